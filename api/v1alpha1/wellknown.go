@@ -1,0 +1,55 @@
+package v1alpha1
+
+// The wire contract between the webhook, the analyzer, the command line and the user: every label
+// and annotation slogate reads or writes. See DESIGN.md, "Labels and annotations".
+const (
+	// Prefix is the prefix of every slogate label and annotation.
+	Prefix = "slogate.io/"
+
+	// NamespaceOptInLabel on a Namespace, with value NamespaceOptInValue, opts it in.
+	NamespaceOptInLabel = "slogate.io/canary"
+	// NamespaceOptInValue is the value of NamespaceOptInLabel that opts a namespace in.
+	NamespaceOptInValue = "enabled"
+
+	// SkipAnnotation set to "true" on a Deployment turns canary releases off for it.
+	SkipAnnotation = "slogate.io/skip"
+
+	// RevisionLabel is the pod-template label holding the revision hash of the template.
+	RevisionLabel = "slogate.io/revision"
+	// RevisionPromLabel is RevisionLabel as Prometheus sees it after the labelmap relabelling.
+	RevisionPromLabel = "slogate_io_revision"
+
+	// RoleLabel marks objects the analyzer creates; its value is RoleCanary.
+	RoleLabel = "slogate.io/role"
+	// RoleCanary is the value of RoleLabel on canary objects.
+	RoleCanary = "canary"
+
+	// ManagedByLabel with value ManagedByValue marks objects slogate manages.
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	// ManagedByValue is the value of ManagedByLabel on slogate's objects.
+	ManagedByValue = "slogate"
+
+	// StableRevisionAnnotation on a held Deployment names the revision that keeps serving.
+	StableRevisionAnnotation = "slogate.io/stable-revision"
+	// CanaryRevisionAnnotation on a held Deployment names the revision under test.
+	CanaryRevisionAnnotation = "slogate.io/canary-revision"
+	// FailedRevisionAnnotation on a Deployment names the revision that was rolled back.
+	FailedRevisionAnnotation = "slogate.io/failed-revision"
+
+	// ActionAnnotation on a Deployment asks the analyzer for an action on the live release:
+	// one of ActionPromote, ActionPromoteFull, ActionAbort, ActionRetry. The analyzer removes it
+	// once the action is taken.
+	ActionAnnotation = "slogate.io/action"
+	// ActionPromote passes a manual pause (or the current analysis) and goes on with the next step.
+	ActionPromote = "promote"
+	// ActionPromoteFull skips every remaining step and promotes.
+	ActionPromoteFull = "promote-full"
+	// ActionAbort rolls the release back now.
+	ActionAbort = "abort"
+	// ActionRetry starts a new release of the failed revision.
+	ActionRetry = "retry"
+
+	// StablePinAnnotation on a Service records the selector key the analyzer pinned, so that the pin
+	// can be kept when the user re-applies the Service and removed at the end.
+	StablePinAnnotation = "slogate.io/pinned"
+)
