@@ -115,6 +115,10 @@ type ReleaseStatus struct {
 	// Measurements of the analysis steps, oldest first, at most MaxMeasurements.
 	// +optional
 	Measurements []Measurement `json:"measurements,omitempty"`
+	// Metrics counts the measurements of each metric at the current analysis step; reset when a
+	// step starts. It is what limits (failureLimit, consecutiveErrorLimit...) are checked against.
+	// +optional
+	Metrics []MetricStatus `json:"metrics,omitempty"`
 	// Conditions of the release.
 	// +optional
 	// +listType=map
@@ -148,6 +152,29 @@ type Measurement struct {
 	Message string `json:"message,omitempty"`
 	// Time of the measurement.
 	Time metav1.Time `json:"time"`
+}
+
+// MetricStatus counts the measurements of one metric of one template at one analysis step.
+type MetricStatus struct {
+	Template string `json:"template"`
+	Metric   string `json:"metric"`
+	Step     int32  `json:"step"`
+	// Phase is Successful once the metric passed, Failed once it exceeded a limit, empty while it runs.
+	// +optional
+	Phase Verdict `json:"phase,omitempty"`
+	// +optional
+	Successful int32 `json:"successful,omitempty"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// +optional
+	Inconclusive int32 `json:"inconclusive,omitempty"`
+	// +optional
+	Error int32 `json:"error,omitempty"`
+	// +optional
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
+	// LastMeasuredAt is when the metric was last measured.
+	// +optional
+	LastMeasuredAt *metav1.Time `json:"lastMeasuredAt,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -1,0 +1,61 @@
+// Package gate is the contract between the release engine (package analyzer) and whatever judges
+// an analysis step (package analyzer/analysis, or a scripted gate in tests). It holds types only.
+//
+// The release engine calls Analyze each time an analysis step is due, with the Release as it is
+// stored (its status carries the counters of the step so far), and applies the result: it appends
+// the new measurements, stores the metric counters, and goes on, holds or rolls back by the outcome.
+// A Gate keeps no state of its own that a restart would lose.
+package gate
+
+import (
+	"context"
+	"time"
+
+	"github.com/slogate/slogate/api/v1alpha1"
+)
+
+// Outcome of an analysis step so far.
+type Outcome string
+
+const (
+	// Running: no verdict yet (waiting for the next interval, too few measurements, or only Error
+	// and Inconclusive within their limits). The weight holds.
+	Running Outcome = "Running"
+	// Successful: every metric of every template passed. The only outcome that lets a release go on.
+	Successful Outcome = "Successful"
+	// Failed: a metric exceeded a limit (failureLimit, inconclusiveLimit, consecutiveErrorLimit).
+	// The release rolls back.
+	Failed Outcome = "Failed"
+)
+
+// Request is one call to judge the analysis step Release.Status.StepIndex.
+type Request struct {
+	// Release as stored; Status.Metrics holds the counters of this step so far (empty at its start),
+	// Status.StepStartedAt when it started, Status.CanaryWeight the weight under test.
+	Release *v1alpha1.Release
+	// Step is the analysis step being run (Release.Spec.Steps[StepIndex].Analysis).
+	Step *v1alpha1.AnalysisStep
+	// Now is the time of the call.
+	Now time.Time
+}
+
+// Result of one call.
+type Result struct {
+	Outcome Outcome
+	// Measurements taken in this call, to append to the Release status.
+	Measurements []v1alpha1.Measurement
+	// Metrics are the counters of this step after this call (every metric of every template).
+	Metrics []v1alpha1.MetricStatus
+	// Message says why, in a sentence a user can act on (which metric, which value, which limit).
+	Message string
+	// RequeueAfter is when the step should be looked at again (the next metric due).
+	RequeueAfter time.Duration
+}
+
+// Gate judges analysis steps.
+type Gate interface {
+	// Analyze measures what is due and judges the step. An error means the step could not be judged
+	// at all (a template is missing, a query does not render): the release engine holds the weight,
+	// reports the error and rolls back when the step's deadline passes.
+	Analyze(ctx context.Context, req Request) (Result, error)
+}
