@@ -52,4 +52,15 @@ const (
 	// StablePinAnnotation on a Service records the selector key the analyzer pinned, so that the pin
 	// can be kept when the user re-applies the Service and removed at the end.
 	StablePinAnnotation = "slogate.io/pinned"
+
+	// CABundleSerialAnnotation on the self-managed serving Secret and on both webhook configurations
+	// counts changes of the trusted CA bundle (package certs). A webhook replica holding an older view
+	// of the Secret never overwrites a bundle with a higher serial.
+	CABundleSerialAnnotation = "slogate.io/ca-bundle-serial"
+	// CABundlePublishedAtAnnotation on the webhook configurations is when the current CA bundle was
+	// written into them (RFC 3339); the new serving certificate waits until it is trusted.
+	CABundlePublishedAtAnnotation = "slogate.io/ca-bundle-published-at"
+	// ServingCertIssuedAtAnnotation on the self-managed serving Secret is when the certificate in it
+	// was stored (RFC 3339); an old CA leaves the bundle only once every replica serves the new one.
+	ServingCertIssuedAtAnnotation = "slogate.io/serving-cert-issued-at"
 )
