@@ -29,11 +29,17 @@ const (
 	// ManagedByValue is the value of ManagedByLabel on slogate's objects.
 	ManagedByValue = "slogate"
 
-	// StableRevisionAnnotation on a held Deployment names the revision that keeps serving.
+	// StableRevisionAnnotation on a held Deployment names the revision that keeps serving. The
+	// webhook sets it when a release starts and removes it when the stable template is re-applied;
+	// it stays set while the Deployment is held on a failed revision (after a rollback).
 	StableRevisionAnnotation = "slogate.io/stable-revision"
-	// CanaryRevisionAnnotation on a held Deployment names the revision under test.
+	// CanaryRevisionAnnotation on a held Deployment names the revision under test. A release is live
+	// while it is set and differs from FailedRevisionAnnotation. The webhook sets it (hold,
+	// supersede) and removes it (stable re-applied, failed revision re-applied); the analyzer
+	// removes it when a release ends (promoted, rolled back).
 	CanaryRevisionAnnotation = "slogate.io/canary-revision"
-	// FailedRevisionAnnotation on a Deployment names the revision that was rolled back.
+	// FailedRevisionAnnotation on a Deployment names the revision that was rolled back. Only the
+	// analyzer writes or removes it; the webhook keeps it when an update drops it.
 	FailedRevisionAnnotation = "slogate.io/failed-revision"
 
 	// ActionAnnotation on a Deployment asks the analyzer for an action on the live release:
@@ -51,7 +57,25 @@ const (
 
 	// StablePinAnnotation on a Service records the selector key the analyzer pinned, so that the pin
 	// can be kept when the user re-applies the Service and removed at the end.
+	//
+	// Format: the pinned selector keys, comma-separated, no spaces, each a valid label key, such as
+	// "pod-template-hash" or "pod-template-hash,slogate.io/revision". The values are the Service's
+	// own spec.selector entries for those keys. While the annotation is on a Service, the mutating
+	// webhook copies it and those selector entries from the stored object into every update that is
+	// not the analyzer's, so a user's or GitOps re-apply keeps the pin. Only the analyzer's
+	// ServiceAccount can change or remove a pin: it removes the annotation and the keys together.
 	StablePinAnnotation = "slogate.io/pinned"
+
+	// RouteWeightsAnnotation on an HTTPRoute records the weights the analyzer set while a release is
+	// live, so that they survive a user's or GitOps re-apply of the route.
+	//
+	// Format: "<stableService>=<weight>,<canaryService>=<weight>", stable first, integer weights
+	// 0..100 that add up to 100, such as "web-stable=95,web-canary=5". While the annotation is on a
+	// route, the mutating webhook keeps, in every update that is not the analyzer's, the annotation,
+	// those weights on every rule that names the stable Service, and the canary backendRef of such a
+	// rule (copied from the stored route, or added next to the stable one). Everything else in the
+	// update goes through. The analyzer removes the annotation when the release ends.
+	RouteWeightsAnnotation = "slogate.io/weights"
 
 	// CABundleSerialAnnotation on the self-managed serving Secret and on both webhook configurations
 	// counts changes of the trusted CA bundle (package certs). A webhook replica holding an older view
