@@ -58,6 +58,11 @@ const (
 	ConditionTrafficRestored = "TrafficRestored"
 	// ConditionCompleted is True once the release reached a terminal phase and cleaned up.
 	ConditionCompleted = "Completed"
+	// ConditionRollingOut is True once the analyzer unpaused the Deployment to roll every replica
+	// to the canary revision (promotion). From then on the stable ReplicaSet is being scaled down, so
+	// ending the release sends traffic to whatever pods the Deployment has rather than to the old
+	// ReplicaSet alone.
+	ConditionRollingOut = "RollingOut"
 )
 
 // MaxMeasurements bounds Release.status.measurements: the oldest are dropped first, but the

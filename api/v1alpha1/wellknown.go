@@ -77,6 +77,16 @@ const (
 	// update goes through. The analyzer removes the annotation when the release ends.
 	RouteWeightsAnnotation = "slogate.io/weights"
 
+	// RouteAddedBackendsAnnotation on an HTTPRoute lists the rules the analyzer added the canary
+	// backendRef to (rules that named only the stable Service), so that it removes exactly those
+	// backendRefs, and gives the stable backendRef its weight back, when the release ends. Set and
+	// removed by the analyzer together with RouteWeightsAnnotation.
+	//
+	// Format: comma-separated entries "<rule index>" or "<rule index>=<weight>", where weight is the
+	// weight the stable backendRef of that rule had before the release (no weight: it had none), such
+	// as "1=1,3".
+	RouteAddedBackendsAnnotation = "slogate.io/added-backends"
+
 	// CABundleSerialAnnotation on the self-managed serving Secret and on both webhook configurations
 	// counts changes of the trusted CA bundle (package certs). A webhook replica holding an older view
 	// of the Secret never overwrites a bundle with a higher serial.
