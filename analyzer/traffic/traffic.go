@@ -167,10 +167,7 @@ func Restore(route *gatewayv1.HTTPRoute, b Backends) bool {
 		}
 		rule.BackendRefs = kept
 	}
-	delete(route.Annotations, annotation)
-	if len(route.Annotations) == 0 {
-		route.Annotations = nil
-	}
+	unrecord(route)
 	return true
 }
 

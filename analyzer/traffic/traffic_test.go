@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/slogate/slogate/api/v1alpha1"
 )
 
 var seedBackends = Backends{Stable: "payments-api-stable", Canary: "payments-api-canary"}
@@ -103,7 +105,7 @@ func TestSetWeights(t *testing.T) {
 			canary: 5,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{annotation: `{"stable":"payments-api-stable","canary":"payments-api-canary","weight":5}`}
+				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "payments-api-stable=95,payments-api-canary=5"}
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(95))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(5))
 				return r
@@ -115,7 +117,8 @@ func TestSetWeights(t *testing.T) {
 			canary: 25,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := richRoute()
-				r.Annotations[annotation] = `{"stable":"payments-api-stable","canary":"payments-api-canary","weight":25,"added":[{"rule":2}]}`
+				r.Annotations[v1alpha1.RouteWeightsAnnotation] = "payments-api-stable=75,payments-api-canary=25"
+				r.Annotations[v1alpha1.RouteAddedBackendsAnnotation] = "2"
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(75))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(25))
 				// The added canary backend copies the stable one: port and backend filters.
@@ -141,7 +144,7 @@ func TestSetWeights(t *testing.T) {
 			canary: 50,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{annotation: `{"stable":"payments-api-stable","canary":"payments-api-canary","weight":50}`}
+				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "payments-api-stable=50,payments-api-canary=50"}
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(50))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(50))
 				return r
@@ -211,6 +214,18 @@ func TestWholeRelease(t *testing.T) {
 		"seed route": {
 			route:   seedRoute,
 			wantEnd: seedRoute,
+		},
+		"rule with only the stable backend at the API server's default weight": {
+			route: func() *gatewayv1.HTTPRoute {
+				r := seedRoute()
+				r.Spec.Rules[0].BackendRefs = []gatewayv1.HTTPBackendRef{backend("payments-api-stable", 80, ptr(int32(1)))}
+				return r
+			},
+			wantEnd: func() *gatewayv1.HTTPRoute {
+				r := seedRoute()
+				r.Spec.Rules[0].BackendRefs = []gatewayv1.HTTPBackendRef{backend("payments-api-stable", 80, ptr(int32(1)))}
+				return r
+			},
 		},
 		"rich route": {
 			route: richRoute,
@@ -284,7 +299,7 @@ func TestObserve(t *testing.T) {
 		"mangled annotation still marks the route": {
 			route: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{annotation: "{"}
+				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "{"}
 				return r
 			}(),
 			want: Observed{NamesStable: true, Prepared: true, Marked: true},
@@ -307,9 +322,68 @@ func TestRestoreLeavesAChangedRuleAlone(t *testing.T) {
 	// The user re-applies the route with the /v2 rule now pointing elsewhere.
 	r.Spec.Rules[2].BackendRefs = []gatewayv1.HTTPBackendRef{backend("payments-api-canary", 80, nil), backend("other", 80, nil)}
 	want := r.DeepCopy()
-	delete(want.Annotations, annotation)
+	delete(want.Annotations, v1alpha1.RouteWeightsAnnotation)
+	delete(want.Annotations, v1alpha1.RouteAddedBackendsAnnotation)
 	Restore(r, seedBackends)
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("route (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseWeights(t *testing.T) {
+	cases := map[string]struct {
+		value             string
+		wantStable, wantC string
+		wantWeight        int32
+		wantErr           bool
+	}{
+		"seed at 5":        {value: "web-stable=95,web-canary=5", wantStable: "web-stable", wantC: "web-canary", wantWeight: 5},
+		"all on canary":    {value: "a=0,b=100", wantStable: "a", wantC: "b", wantWeight: 100},
+		"not 100":          {value: "a=90,b=5", wantErr: true},
+		"one entry":        {value: "a=100", wantErr: true},
+		"negative":         {value: "a=101,b=-1", wantErr: true},
+		"not a number":     {value: "a=x,b=100", wantErr: true},
+		"missing name":     {value: "=100,b=0", wantErr: true},
+		"three entries":    {value: "a=100,b=0,c=0", wantErr: true},
+		"empty annotation": {value: "", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, c, w, err := ParseWeights(tc.value)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("ParseWeights(%q) error = %v, wantErr %v", tc.value, err, tc.wantErr)
+			}
+			if s != tc.wantStable || c != tc.wantC || w != tc.wantWeight {
+				t.Errorf("ParseWeights(%q) = %q, %q, %d, want %q, %q, %d", tc.value, s, c, w, tc.wantStable, tc.wantC, tc.wantWeight)
+			}
+			if !tc.wantErr {
+				if got := FormatWeights(s, c, w); got != tc.value {
+					t.Errorf("FormatWeights() = %q, want %q", got, tc.value)
+				}
+			}
+		})
+	}
+}
+
+func TestAddedAnnotationKeepsOriginalWeights(t *testing.T) {
+	r := seedRoute()
+	r.Spec.Rules = append(r.Spec.Rules,
+		pathRule("/a", backend("payments-api-stable", 80, ptr(int32(1)))),
+		pathRule("/b", backend("payments-api-stable", 80, nil)))
+	if _, err := SetWeights(r, seedBackends, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Annotations[v1alpha1.RouteAddedBackendsAnnotation], "1=1,2"; got != want {
+		t.Errorf("added annotation = %q, want %q", got, want)
+	}
+	// A later write keeps what was recorded even though the rules now have a canary backend.
+	if _, err := SetWeights(r, seedBackends, 25); err != nil {
+		t.Fatal(err)
+	}
+	rec, ok := Recorded(r)
+	want := Record{Stable: "payments-api-stable", Canary: "payments-api-canary", Weight: 25,
+		Added: []AddedBackend{{Rule: 1, StableWeight: ptr(int32(1))}, {Rule: 2}}}
+	if diff := cmp.Diff(want, rec); !ok || diff != "" {
+		t.Errorf("Recorded() ok=%v (-want +got):\n%s", ok, diff)
 	}
 }
