@@ -1,0 +1,180 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/slogate/slogate/api/v1alpha1"
+)
+
+// metricRun is one metric of one template, ready to measure: queries and conditions rendered.
+type metricRun struct {
+	template string
+	metric   *v1alpha1.Metric
+
+	address string
+	querier Querier
+	timeout time.Duration
+
+	query            string
+	minRequestsQuery string // empty when the metric has no minRequests
+	minRequests      int64
+	successCondition string
+	failureCondition string
+}
+
+// name is how messages name the metric.
+func (r *metricRun) name() string { return r.template + "/" + r.metric.Name }
+
+// singleValue extracts the one number a query must return: a scalar or a vector of exactly one
+// sample, finite. Anything else is a reason for an Error verdict.
+func singleValue(v model.Value) (float64, string) {
+	var f float64
+	switch v := v.(type) {
+	case *model.Scalar:
+		if v == nil {
+			return 0, "no result"
+		}
+		f = float64(v.Value)
+	case model.Vector:
+		switch len(v) {
+		case 0:
+			return 0, "empty result (no series matched)"
+		case 1:
+			f = float64(v[0].Value)
+		default:
+			labels := make([]string, 0, 3)
+			for i, s := range v {
+				if i == 3 {
+					labels = append(labels, "...")
+					break
+				}
+				labels = append(labels, s.Metric.String())
+			}
+			return 0, fmt.Sprintf("vector with %d samples where one was expected (%s): aggregate with sum() or select one series", len(v), strings.Join(labels, ", "))
+		}
+	case nil:
+		return 0, "no result"
+	default:
+		return 0, fmt.Sprintf("result of type %s where a scalar or a one-sample vector was expected", v.Type())
+	}
+	switch {
+	case math.IsNaN(f):
+		return 0, "value is NaN (a ratio of zero requests?)"
+	case math.IsInf(f, 1):
+		return 0, "value is +Inf"
+	case math.IsInf(f, -1):
+		return 0, "value is -Inf"
+	}
+	return f, ""
+}
+
+// formatValue formats a measured value for the Release status.
+func formatValue(f float64) string {
+	if math.Abs(f) >= 1e9 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'g', 10, 64)
+}
+
+// observation is what one measurement found, before it becomes a v1alpha1.Measurement.
+type observation struct {
+	verdict v1alpha1.Verdict
+	// query is the last query sent (the minRequests query when that one decided).
+	query   string
+	value   string
+	message string
+}
+
+// measure takes one measurement of r at now: the minRequests query first (if any), then the
+// metric's query, then the conditions. Only a finite value that passes the conditions is
+// Successful; every way of not getting such a value is Error, Inconclusive or Failed.
+func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
+	if r.minRequestsQuery != "" {
+		v, problem := r.queryOne(ctx, r.minRequestsQuery, now)
+		if problem != "" {
+			return observation{verdict: v1alpha1.VerdictError, query: r.minRequestsQuery,
+				message: fmt.Sprintf("%s: minRequests query: %s", r.name(), problem)}
+		}
+		if v < float64(r.minRequests) {
+			return observation{verdict: v1alpha1.VerdictInconclusive, query: r.minRequestsQuery,
+				message: fmt.Sprintf("%s: %s requests in the window, below minRequests %d", r.name(), formatValue(v), r.minRequests)}
+		}
+	}
+
+	v, problem := r.queryOne(ctx, r.query, now)
+	if problem != "" {
+		return observation{verdict: v1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
+	}
+	value := formatValue(v)
+	result := []float64{v}
+
+	if r.failureCondition != "" {
+		failed, err := compiledConditions.eval(r.failureCondition, result)
+		if err != nil {
+			return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+				message: fmt.Sprintf("%s: failureCondition: %v", r.name(), err)}
+		}
+		if failed {
+			return observation{verdict: v1alpha1.VerdictFailed, query: r.query, value: value,
+				message: fmt.Sprintf("%s: value %s meets failureCondition %s", r.name(), value, r.failureCondition)}
+		}
+	}
+	if r.successCondition != "" {
+		ok, err := compiledConditions.eval(r.successCondition, result)
+		if err != nil {
+			return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+				message: fmt.Sprintf("%s: successCondition: %v", r.name(), err)}
+		}
+		if !ok {
+			return observation{verdict: v1alpha1.VerdictFailed, query: r.query, value: value,
+				message: fmt.Sprintf("%s: value %s does not meet successCondition %s", r.name(), value, r.successCondition)}
+		}
+	}
+	if r.successCondition == "" && r.failureCondition == "" {
+		// Validation refuses this; never let a metric without a condition pass.
+		return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+			message: fmt.Sprintf("%s: no successCondition or failureCondition", r.name())}
+	}
+	return observation{verdict: v1alpha1.VerdictSuccessful, query: r.query, value: value}
+}
+
+// queryOne runs q with the metric's timeout and extracts its single value; problem is non-empty
+// when there is no usable value.
+func (r *metricRun) queryOne(ctx context.Context, q string, now time.Time) (float64, string) {
+	qctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	start := time.Now()
+	v, err := r.querier.Query(qctx, q, now)
+	observeQuery(time.Since(start), err)
+	if err == nil && qctx.Err() != nil {
+		// A querier that ignored its context: its answer came too late to trust.
+		err = fmt.Errorf("%w", qctx.Err())
+	}
+	if err != nil {
+		return 0, describeQueryError(err, r.timeout)
+	}
+	return singleValue(v)
+}
+
+// toMeasurement completes an observation with what the Release status records.
+func (r *metricRun) toMeasurement(o observation, now time.Time, step, weight int32) v1alpha1.Measurement {
+	return v1alpha1.Measurement{
+		Template: r.template,
+		Metric:   r.metric.Name,
+		Step:     step,
+		Weight:   weight,
+		Query:    o.query,
+		Value:    o.value,
+		Verdict:  o.verdict,
+		Message:  o.message,
+		Time:     metav1.NewTime(now),
+	}
+}
