@@ -166,3 +166,5 @@ func (h *harness) analyzeMust(now time.Time) gate.Result {
 	h.rel.Status.Measurements = AppendMeasurements(h.rel.Status.Measurements, res.Measurements)
 	return res
 }
+
+func metav1Duration(d time.Duration) metav1.Duration { return metav1.Duration{Duration: d} }
