@@ -99,7 +99,9 @@ func backend(name string, weight int32) gatewayv1.HTTPBackendRef {
 	}}
 }
 
-func prodSvc(name string) types.NamespacedName { return types.NamespacedName{Namespace: "prod", Name: name} }
+func prodSvc(name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: "prod", Name: name}
+}
 
 var (
 	stableGroup = Group{Namespace: "prod", App: "payments-api", Revision: "r1", PodTemplateHash: "h1"}
