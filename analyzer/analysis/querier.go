@@ -75,7 +75,7 @@ type prometheusQuerier struct {
 func (p *prometheusQuerier) Query(ctx context.Context, q string, t time.Time) (model.Value, error) {
 	var opts []promv1.Option
 	if d, ok := ctx.Deadline(); ok {
-		if left := time.Until(d); left > 0 {
+		if left := serverTimeout(time.Until(d)); left > 0 {
 			opts = append(opts, promv1.WithTimeout(left))
 		}
 	}
@@ -84,6 +84,17 @@ func (p *prometheusQuerier) Query(ctx context.Context, q string, t time.Time) (m
 		return nil, fmt.Errorf("prometheus %s: %w", p.address, err)
 	}
 	return v, nil
+}
+
+// serverTimeout rounds the time left down to what Prometheus parses: the client sends
+// time.Duration.String(), and Prometheus reads a float of seconds or a duration of whole units
+// (9s, 250ms), so 9.8s or 199.97ms would be refused as bad_data. Whole seconds from a second up,
+// whole milliseconds below.
+func serverTimeout(left time.Duration) time.Duration {
+	if left >= time.Second {
+		return left.Truncate(time.Second)
+	}
+	return left.Truncate(time.Millisecond)
 }
 
 // describeQueryError says why a query got no answer, for a measurement's message.
