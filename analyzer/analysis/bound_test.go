@@ -83,7 +83,7 @@ func TestAppendMeasurements(t *testing.T) {
 				}
 				return out
 			}(),
-			added: ms(int32(limit), "a", F, 1, max),
+			added: ms(int32(limit), "a", F, 1, limit),
 			want: func() []v1alpha1.Measurement {
 				var out []v1alpha1.Measurement
 				for i := 1; i <= limit; i++ {
