@@ -19,8 +19,17 @@
 //     configured rate within one request instead of within sampling noise.
 //   - --latency: delay added to every request (errors too). Each request waits
 //     (base-latency + latency) * (1 + jitter*u), u uniform in [0, 1): the configured delay is a floor,
-//     and the jitter spreads the histogram over a bucket or two as a real service would.
-//     The wait is a time.Sleep in the request's goroutine: it costs no CPU.
+//     and the jitter spreads the histogram as a real service would. The wait is a time.Sleep in the
+//     request's goroutine: it costs no CPU.
+//   - --base-latency (default 50ms): the delay of a healthy request. It is not zero so that "300 ms
+//     slower" lands clearly on one side of the seed's 350 ms threshold: a healthy revision shows a
+//     p95 of about 74 ms, one with --latency=300ms about 398 ms (histogram_quantile interpolates
+//     within a bucket, so Prometheus's p95 sits near the top of the bucket the delays fall in).
+//
+// Measured here: the p95 Prometheus computes with the seed's histogram_quantile(0.95, ... [5m]) for a
+// revision at the default base latency, by --latency (DEMO_LATENCY): 0 -> 74 ms, 100ms -> 198 ms,
+// 200ms -> 298 ms, 250ms -> 348 ms, 300ms -> 398 ms, 400ms -> 498 ms. Against the seed's
+// `result[0] < 350`, 250ms is a near miss and 300ms a clear failure.
 //
 // It prints "listening on ADDR" as its first line on stdout once the socket is bound (so a parent can
 // pass --listen=127.0.0.1:0 and learn the port), logs to stderr, and shuts down on SIGTERM or SIGINT.

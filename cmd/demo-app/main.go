@@ -22,7 +22,7 @@ func main() {
 		b       behaviour
 	)
 	flag.Float64Var(&b.ErrorRate, "error-rate", 0, "fraction of requests answered 500, in [0, 1]")
-	flag.DurationVar(&b.BaseLatency, "base-latency", 10*time.Millisecond, "delay of a healthy request")
+	flag.DurationVar(&b.BaseLatency, "base-latency", 50*time.Millisecond, "delay of a healthy request")
 	flag.DurationVar(&b.Latency, "latency", 0, "delay added to every request, e.g. 300ms")
 	flag.Float64Var(&b.Jitter, "jitter", 0.1, "each delay is stretched by up to this fraction, in [0, 1]")
 	flag.Parse()
