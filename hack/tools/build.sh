@@ -17,7 +17,12 @@
 # version than the tool module pins. The data directories are recorded in bin/.versions and recopied when
 # the pinned version changes. So a second run costs about a second.
 #
-# Usage: hack/tools/build.sh [TARGET...]   TARGET: e2e (default) | lint | kubectl | all
+# Usage: hack/tools/build.sh [TARGET...]
+#   e2e (default)   everything the e2e tests and code generation need
+#   controller-gen  only bin/controller-gen
+#   lint            only bin/golangci-lint
+#   kubectl         bin/kubectl, even when the machine has one
+#   all             e2e and lint
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -169,6 +174,7 @@ for target in "${targets[@]}"; do
     build_controller_gen
     gateway_crds
     ;;
+  controller-gen) build_controller_gen ;;
   kubectl) build_kube yes ;;
   lint) build_golangci_lint ;;
   all)
@@ -180,7 +186,7 @@ for target in "${targets[@]}"; do
     build_golangci_lint
     ;;
   *)
-    echo "build.sh: unknown target $target (want e2e, kubectl, lint or all)" >&2
+    echo "build.sh: unknown target $target (want e2e, controller-gen, kubectl, lint or all)" >&2
     exit 2
     ;;
   esac
