@@ -234,6 +234,7 @@ func mutateSameTemplate(old, out *appsv1.Deployment, held, dropped bool) Deploym
 		setLabel(&out.Spec.Template.Labels, v1alpha1.RevisionLabel, v)
 	} else if _, ok := out.Spec.Template.Labels[v1alpha1.RevisionLabel]; ok {
 		delete(out.Spec.Template.Labels, v1alpha1.RevisionLabel)
+		decision = DecisionRestored
 	}
 	if held && dropped && old.Spec.Paused && !out.Spec.Paused {
 		out.Spec.Paused = true

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
+	"k8s.io/apimachinery/pkg/runtime"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -87,7 +88,8 @@ func apply(doc *any, e edit) (*jsonpatch.Operation, error) {
 				return nil, err
 			}
 			parentSet(updated)
-			op := jsonpatch.NewOperation("add", pointer(e.path[:i+1]), v)
+			// The document keeps v and later edits may change it; the operation keeps a copy.
+			op := jsonpatch.NewOperation("add", pointer(e.path[:i+1]), runtime.DeepCopyJSONValue(v))
 			return &op, nil
 		}
 		if last {
@@ -108,7 +110,7 @@ func apply(doc *any, e edit) (*jsonpatch.Operation, error) {
 				return nil, err
 			}
 			parentSet(updated)
-			op := jsonpatch.NewOperation("replace", pointer(e.path), value)
+			op := jsonpatch.NewOperation("replace", pointer(e.path), runtime.DeepCopyJSONValue(value))
 			return &op, nil
 		}
 		switch child.(type) {
