@@ -38,6 +38,11 @@ func vector(fs ...float64) model.Value {
 	return v
 }
 
+// unlabelled is the result of a query that sums without by().
+func unlabelled(f float64) model.Value {
+	return model.Vector{{Metric: model.Metric{}, Value: model.SampleValue(f)}}
+}
+
 var (
 	nan    = math.NaN()
 	posInf = math.Inf(1)

@@ -29,6 +29,8 @@ type Gate struct {
 	reader         client.Reader
 	queriers       QuerierFactory
 	defaultAddress string
+	// cache answers grouped queries once per address and interval for every release.
+	cache *resultCache
 }
 
 var _ gate.Gate = (*Gate)(nil)
@@ -36,7 +38,7 @@ var _ gate.Gate = (*Gate)(nil)
 // New returns a Gate that reads templates through reader, queries Prometheus through queriers,
 // and uses defaultAddress for metrics whose template names no address.
 func New(reader client.Reader, queriers QuerierFactory, defaultAddress string) *Gate {
-	return &Gate{reader: reader, queriers: queriers, defaultAddress: defaultAddress}
+	return &Gate{reader: reader, queriers: queriers, defaultAddress: defaultAddress, cache: newResultCache()}
 }
 
 // ErrInvalidRequest is wrapped by the errors of a request the release engine built wrong.
@@ -275,7 +277,12 @@ func (g *Gate) prepareMetric(rel *v1alpha1.Release, template string, m *v1alpha1
 		Window:         PromDuration(windowOf(m)),
 		Args:           args,
 	}
-	r := &metricRun{template: template, metric: m, address: prom.Address, timeout: DefaultTimeout}
+	r := &metricRun{
+		template: template, metric: m, address: prom.Address, timeout: DefaultTimeout,
+		key:      groupKey{namespace: rel.Namespace, app: rel.Spec.DeploymentName, revision: rel.Spec.CanaryRevision},
+		interval: intervalOf(m),
+		cache:    g.cache,
+	}
 	if r.address == "" {
 		r.address = g.defaultAddress
 	}
@@ -294,8 +301,14 @@ func (g *Gate) prepareMetric(rel *v1alpha1.Release, template string, m *v1alpha1
 	if r.query, err = Render(prom.Query, vars); err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
+	if r.queryGrouped, err = isGrouped(prom.Query, vars); err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
 	if mr := m.MinRequests; mr != nil {
 		if r.minRequestsQuery, err = Render(mr.Query, vars); err != nil {
+			return nil, fmt.Errorf("minRequests query: %w", err)
+		}
+		if r.minRequestsGrouped, err = isGrouped(mr.Query, vars); err != nil {
 			return nil, fmt.Errorf("minRequests query: %w", err)
 		}
 		r.minRequests = mr.Count

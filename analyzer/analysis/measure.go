@@ -26,8 +26,17 @@ type metricRun struct {
 	query            string
 	minRequestsQuery string // empty when the metric has no minRequests
 	minRequests      int64
-	successCondition string
-	failureCondition string
+
+	// queryGrouped and minRequestsGrouped mark queries that render the same for every release:
+	// they go through cache, evaluated at the start of the interval, and the release's sample is
+	// taken by key.
+	queryGrouped       bool
+	minRequestsGrouped bool
+	key                groupKey
+	interval           time.Duration
+	cache              *resultCache
+	successCondition   string
+	failureCondition   string
 }
 
 // name is how messages name the metric.
@@ -98,7 +107,7 @@ type observation struct {
 // Successful; every way of not getting such a value is Error, Inconclusive or Failed.
 func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	if r.minRequestsQuery != "" {
-		v, problem := r.queryOne(ctx, r.minRequestsQuery, now)
+		v, problem := r.queryOne(ctx, r.minRequestsQuery, r.minRequestsGrouped, true, now)
 		if problem != "" {
 			return observation{verdict: v1alpha1.VerdictError, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: minRequests query: %s", r.name(), problem)}
@@ -109,7 +118,7 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 		}
 	}
 
-	v, problem := r.queryOne(ctx, r.query, now)
+	v, problem := r.queryOne(ctx, r.query, r.queryGrouped, false, now)
 	if problem != "" {
 		return observation{verdict: v1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
 	}
@@ -146,9 +155,21 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	return observation{verdict: v1alpha1.VerdictSuccessful, query: r.query, value: value}
 }
 
-// queryOne runs q with the metric's timeout and extracts its single value; problem is non-empty
-// when there is no usable value.
-func (r *metricRun) queryOne(ctx context.Context, q string, now time.Time) (float64, string) {
+// queryOne runs q with the metric's timeout and extracts the release's single value; problem is
+// non-empty when there is no usable value. In the grouped result of a request count, no sample
+// for the release means no requests.
+func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCount bool, now time.Time) (float64, string) {
+	if grouped && r.cache != nil {
+		v, _, err := r.cache.query(ctx, r, q, now, r.interval)
+		if err != nil {
+			return 0, describeQueryError(err, r.timeout)
+		}
+		f, found, problem := groupedValue(v, r.key)
+		if !found && requestCount {
+			return 0, ""
+		}
+		return f, problem
+	}
 	qctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()

@@ -93,8 +93,9 @@ func TestSeedTemplates(t *testing.T) {
 		addresses = append(addresses, a)
 		return q, nil
 	}), "http://default:9090")
-	q.set(seed[0].Spec.Metrics[0].Provider.Prometheus.Query, answer{value: vector(99.7)})
-	q.set(seed[1].Spec.Metrics[0].Provider.Prometheus.Query, answer{value: vector(212.5)})
+	// The seed's queries sum without by(): one sample without labels.
+	q.set(seed[0].Spec.Metrics[0].Provider.Prometheus.Query, answer{value: unlabelled(99.7)})
+	q.set(seed[1].Spec.Metrics[0].Provider.Prometheus.Query, answer{value: unlabelled(212.5)})
 	rel := makeRelease()
 	res, err := g.Analyze(t.Context(), gate.Request{Release: rel, Now: t0,
 		Step: stepOf(v1alpha1.TemplateRef{TemplateName: "success-rate-check"}, v1alpha1.TemplateRef{TemplateName: "latency-p95-check"})})
