@@ -9,12 +9,7 @@ FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY api/ api/
-COPY analyzer/ analyzer/
-COPY certs/ certs/
-COPY cmd/ cmd/
-COPY internal/ internal/
-COPY webhook/ webhook/
+COPY . .
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w" -o /out/webhook ./cmd/webhook && \
