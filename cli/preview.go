@@ -115,16 +115,20 @@ func Classify(in PreviewInput) Preview {
 	live, res := in.Live, in.Result
 	liveRev := templateRevision(live)
 	liveCanary := live.Annotations[v1alpha1.CanaryRevisionAnnotation]
-	liveHeld := live.Spec.Paused && liveCanary != ""
+	liveFailed := live.Annotations[v1alpha1.FailedRevisionAnnotation]
+	// As the webhook sees it: a release runs while a canary is recorded that is not the failed
+	// revision; after a rollback the Deployment is held paused on the failed template.
+	running := liveCanary != "" && liveCanary != liveFailed
+	heldOnFailed := !running && liveFailed != "" && liveRev == liveFailed && live.Spec.Paused
 	resCanary := res.Annotations[v1alpha1.CanaryRevisionAnnotation]
 	p.StableRevision = res.Annotations[v1alpha1.StableRevisionAnnotation]
 
 	if res.Spec.Paused && resCanary != "" && resCanary == p.Revision {
 		switch {
-		case liveHeld && liveCanary == resCanary:
+		case running && liveCanary == resCanary:
 			p.Outcome = PreviewNoChange
 			p.Message = fmt.Sprintf("the release of revision %s is already running; this change leaves it as it is", resCanary)
-		case liveHeld:
+		case running:
 			p.Outcome, p.PreviousCanary = PreviewSupersedes, liveCanary
 			p.Policy, p.Steps = in.Policy, in.Steps
 			p.Message = fmt.Sprintf("the change would replace the running canary %s with revision %s and restart the steps "+
@@ -138,14 +142,18 @@ func Classify(in PreviewInput) Preview {
 		return p
 	}
 	switch {
-	case p.Revision == live.Annotations[v1alpha1.FailedRevisionAnnotation]:
+	case (running || heldOnFailed) && p.Revision == live.Annotations[v1alpha1.StableRevisionAnnotation]:
+		p.Outcome = PreviewEndsRelease
+		ended := liveCanary
+		if !running {
+			ended = liveFailed
+		}
+		p.Message = fmt.Sprintf("the change re-applies the stable revision %s: the release of %s would end at once, "+
+			"traffic stay on stable and the Deployment be unpaused", p.Revision, ended)
+	case p.Revision == liveFailed:
 		p.Outcome = PreviewFailedRevision
 		p.Message = fmt.Sprintf("revision %s was rolled back before; applying it again starts no release "+
 			"(use kubectl slogate retry %s to try it again)", p.Revision, in.Name)
-	case liveHeld && p.Revision == live.Annotations[v1alpha1.StableRevisionAnnotation]:
-		p.Outcome = PreviewEndsRelease
-		p.Message = fmt.Sprintf("the change re-applies the stable revision %s: the running release of %s would end at once "+
-			"and traffic go back to stable", p.Revision, liveCanary)
 	case p.Revision == liveRev:
 		p.Outcome = PreviewNoChange
 		p.Message = fmt.Sprintf("the pod template would not change (revision %s): no release starts", p.Revision)

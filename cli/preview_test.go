@@ -66,7 +66,23 @@ func TestClassify(t *testing.T) {
 			in: PreviewInput{OptedIn: true, Live: held("1111", "2222").obj(),
 				Result: makeDeployment("web").revision("1111").annotate(v1alpha1.StableRevisionAnnotation, "1111").obj()},
 			want: Preview{Outcome: PreviewEndsRelease, Revision: "1111", StableRevision: "1111",
-				Message: "the change re-applies the stable revision 1111: the running release of 2222 would end at once and traffic go back to stable"},
+				Message: "the change re-applies the stable revision 1111: the release of 2222 would end at once, traffic stay on stable and the Deployment be unpaused"},
+		},
+		"stable re-applied ends the hold on a failed revision": {
+			in: PreviewInput{OptedIn: true,
+				Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.StableRevisionAnnotation, "1111").
+					annotate(v1alpha1.CanaryRevisionAnnotation, "2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result: makeDeployment("web").revision("1111").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj()},
+			want: Preview{Outcome: PreviewEndsRelease, Revision: "1111",
+				Message: "the change re-applies the stable revision 1111: the release of 2222 would end at once, traffic stay on stable and the Deployment be unpaused"},
+		},
+		"new template after a rollback starts a release": {
+			in: PreviewInput{OptedIn: true,
+				Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.StableRevisionAnnotation, "1111").
+					annotate(v1alpha1.CanaryRevisionAnnotation, "2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result: held("1111", "3333").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(), Policy: "default", Steps: steps},
+			want: Preview{Outcome: PreviewStartsRelease, Revision: "3333", StableRevision: "1111", Policy: "default", Steps: steps,
+				Message: "the change would start a canary release of revision 3333 (stable 1111 keeps serving)"},
 		},
 		"failed revision re-applied": {
 			in: PreviewInput{OptedIn: true, Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
