@@ -93,6 +93,10 @@ demo: e2e-tools build prometheus ## Start a local cluster with slogate and walk 
 	@if [ ! -d hack/demo ]; then echo "demo: hack/demo does not exist yet" >&2; exit 1; fi
 	$(GO) run ./hack/demo
 
+.PHONY: cluster
+cluster: e2e-tools ## Start a bare local control plane (with slogate's CRDs) until Ctrl-C; prints its KUBECONFIG.
+	$(GO) run ./e2e/cluster/cmd/localcluster
+
 .PHONY: bench
 bench: e2e-tools build prometheus ## Run the benchmarks (admission latency, release throughput).
 	@if [ ! -d hack/bench ]; then echo "bench: hack/bench does not exist yet" >&2; exit 1; fi

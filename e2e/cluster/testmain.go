@@ -26,7 +26,7 @@ func RunTests(m *testing.M, opts Options, setup func(*Cluster) error) int {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "cluster: control plane up in %.1fs (kubeconfig %s)\n", c.StartupDuration().Seconds(), c.Kubeconfig())
+	fmt.Fprintf(os.Stderr, "cluster: control plane up in %.1fs (%s); kubeconfig %s\n", c.StartupDuration().Seconds(), c.StartupPhases(), c.Kubeconfig())
 	if setup != nil {
 		if err := setup(c); err != nil {
 			c.KeepArtifacts()
