@@ -215,12 +215,14 @@ func TestSeedQueriesSeeDemoAppBehaviour(t *testing.T) {
 		"stable success rate": {query: fmt.Sprintf(revisionSuccessRate, stable.Revision), min: 100, max: 100},
 		"seed success rate":   {query: seedSuccessRate, min: 96.5, max: 98.5},
 		// Each canary request waits 350-385 ms (50 ms base + 300 ms, 10 % jitter): all in the
-		// (0.35, 0.4] bucket, so above the seed's 350 ms threshold.
-		"canary p95 ms": {query: fmt.Sprintf(revisionP95, canary.Revision), min: 350, max: 400},
+		// (0.35, 0.4] bucket, so above the seed's 350 ms threshold. The upper bounds here and
+		// below leave room for a loaded machine, whose scheduling delays push a few requests
+		// into the next bucket.
+		"canary p95 ms": {query: fmt.Sprintf(revisionP95, canary.Revision), min: 350, max: 500},
 		// Each stable request waits 50-55 ms: the (0.05, 0.075] bucket.
-		"stable p95 ms": {query: fmt.Sprintf(revisionP95, stable.Revision), min: 50, max: 75},
+		"stable p95 ms": {query: fmt.Sprintf(revisionP95, stable.Revision), min: 50, max: 100},
 		// Half the requests are slow: the seed's p95 over both revisions is the canary's.
-		"seed p95 ms": {query: seedP95, min: 350, max: 400},
+		"seed p95 ms": {query: seedP95, min: 350, max: 500},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
