@@ -15,9 +15,10 @@ UNIT_TIMEOUT ?= 15m
 # Extra flags for go test, e.g. make e2e TESTFLAGS='-run Rollout -v'.
 TESTFLAGS ?=
 
-# Evaluated when a recipe runs, so that packages added since are picked up.
-unit_pkgs = $$($(GO) list ./... | grep -v /e2e/)
-e2e_pkgs = $$($(GO) list ./e2e/...)
+# Which packages run; override to narrow, e.g. make e2e E2E_PKGS=./e2e/cluster/. The default list of unit
+# packages is computed by the shell when the recipe runs, so that packages added since are picked up.
+UNIT_PKGS ?= $$($(GO) list ./... | grep -v /e2e/)
+E2E_PKGS ?= ./e2e/...
 # Separate Go modules with tests of their own (test/promql keeps Prometheus' dependencies out of go.mod).
 test_modules = $(patsubst %/go.mod,%,$(wildcard test/*/go.mod))
 
@@ -64,13 +65,13 @@ test: build test-unit e2e ## Everything CI runs: build, unit tests, e2e tests.
 
 .PHONY: test-unit
 test-unit: ## Run the unit and integration tests (every package but e2e/, and the test modules).
-	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $(TESTFLAGS) $(unit_pkgs)
+	$(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $(TESTFLAGS) $(UNIT_PKGS)
 	@for m in $(test_modules); do echo "(cd $$m && $(GO) test -count=1 ./...)"; \
 		(cd $$m && $(GO) test -count=1 -timeout $(UNIT_TIMEOUT) $(TESTFLAGS) ./...); done
 
 .PHONY: e2e
 e2e: e2e-tools build prometheus ## Run the e2e tests against local control planes, one package at a time.
-	$(GO) test -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(TESTFLAGS) $(e2e_pkgs)
+	$(GO) test -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(TESTFLAGS) $(E2E_PKGS)
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (config: .golangci.yml).
