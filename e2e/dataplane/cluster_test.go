@@ -22,7 +22,8 @@ var (
 func mustCluster(t *testing.T) *cluster.Cluster {
 	t.Helper()
 	clusterOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+		// The control plane outlives the test that starts it: only the start is bounded.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), clusterTimeout)
 		defer cancel()
 		clusterEnv, clusterErr = cluster.Start(ctx, cluster.Options{})
 		if clusterErr == nil {

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Pod env that sets a group's behaviour (first container, literal values only).
@@ -298,7 +298,7 @@ func groupOf(pod *corev1.Pod) Group {
 	return Group{
 		Namespace:       pod.Namespace,
 		App:             appOf(pod),
-		Revision:        pod.Labels[v1alpha1.RevisionLabel],
+		Revision:        pod.Labels[slogatev1alpha1.RevisionLabel],
 		PodTemplateHash: pod.Labels[appsv1.DefaultDeploymentUniqueLabelKey],
 	}
 }

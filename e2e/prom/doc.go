@@ -13,7 +13,8 @@
 //
 // Stop (SIGTERM) and Kill (SIGKILL) end the process and keep its directory; Restart starts it again
 // on the same port with the same TSDB, so a test can take Prometheus away mid-release and bring it
-// back at the address the analyzer was given. Close ends it for good and removes a directory Start
+// back at the address the analyzer was given (should another process take the port meanwhile,
+// Restart fails rather than move). Close ends it for good and removes a directory Start
 // created. The process runs in its own process group with a parent-death signal: it does not
 // outlive the test binary.
 //
