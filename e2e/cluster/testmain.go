@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 )
 
 // RunTests is the body of an e2e package's TestMain: it starts one control plane with opts, calls setup
@@ -40,6 +41,8 @@ func RunTests(m *testing.M, opts Options, setup func(*Cluster) error) int {
 		c.KeepArtifacts()
 		fmt.Fprintf(os.Stderr, "cluster: tests failed; control-plane and process logs kept in %s\n", c.Logs())
 	}
+	stopping := time.Now()
 	c.Stop()
+	fmt.Fprintf(os.Stderr, "cluster: stopped in %.1fs\n", time.Since(stopping).Seconds())
 	return code
 }
