@@ -45,6 +45,18 @@ func verdictPaths() map[string]verdictPath {
 			answers:     map[string]answer{mainSent: {value: scalar(99.9)}},
 			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99.9", wantQuery: mainSent,
 		},
+		"float noise at the threshold": {
+			// 100 * (990/1000) as Prometheus computes it.
+			answers:     map[string]answer{mainSent: {value: scalar(98.99999999999999)}},
+			metric:      func(b *metricBuilder) { b.success("result[0] >= 99") },
+			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99", wantQuery: mainSent,
+		},
+		"just below the threshold": {
+			answers:     map[string]answer{mainSent: {value: scalar(98.9999999)}},
+			metric:      func(b *metricBuilder) { b.success("result[0] >= 99") },
+			wantVerdict: v1alpha1.VerdictFailed, wantValue: "98.9999999", wantQuery: mainSent,
+			wantMessage: "value 98.9999999 does not meet successCondition result[0] >= 99",
+		},
 		"one-sample vector meeting successCondition": {
 			answers:     map[string]answer{mainSent: {value: vector(99.5)}},
 			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99.5", wantQuery: mainSent,

@@ -122,7 +122,12 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	if problem != "" {
 		return observation{verdict: v1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
 	}
+	// Conditions judge the value as recorded (10 significant digits), so that float noise such as
+	// 98.99999999999999 for an exact 99 % neither fails a `>= 99` nor contradicts the message.
 	value := formatValue(v)
+	if rounded, err := strconv.ParseFloat(value, 64); err == nil {
+		v = rounded
+	}
 	result := []float64{v}
 
 	if r.failureCondition != "" {
