@@ -18,5 +18,7 @@
 //   - preview is `kubectl apply --server-side --force-conflicts --dry-run=server` (field manager
 //     "kubectl" unless --field-manager says otherwise): the file's fields win, fields it leaves out
 //     keep their live values. It exits 1 when a change would be rejected.
+//   - preview resolves the policy with the analyzer's own resolution (analyzer/policy.Resolve), so it
+//     names the policy and steps the release would really get.
 //   - When the Namespace cannot be read (RBAC), the opt-in check is skipped rather than guessed.
 package plugin

@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/slogate/slogate/analyzer/policy"
 	"github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
@@ -187,8 +188,8 @@ func dryRun(ctx context.Context, c client.Client, u *unstructured.Unstructured, 
 	if err := c.List(ctx, &clusterPolicies); err != nil && !apierrors.IsForbidden(err) {
 		return in, fmt.Errorf("listing cluster rollout policies: %w", err)
 	}
-	p := cli.ResolvePolicy(res, policies.Items, clusterPolicies.Items)
-	in.Policy, in.Steps = p.Name, p.Steps
+	p := policy.Resolve(res, policies.Items, clusterPolicies.Items)
+	in.Policy, in.Steps = p.Name, p.Spec.Steps
 	return in, nil
 }
 
