@@ -342,7 +342,7 @@ func (r *run) progress() {
 		// A weight was written and the release stopped before recording it; recording it is next.
 	case lo < r.st.CanaryWeight:
 		r.end(v1alpha1.PhaseRolledBack, ReasonTrafficChanged,
-			fmt.Sprintf("the route sends %d %% to the canary, the release set %d %%: traffic was taken off the canary", lo, r.st.CanaryWeight))
+			fmt.Sprintf("the route sends %d %% to the canary, the release set %d %%: a rollback was interrupted or the route was changed", lo, r.st.CanaryWeight))
 		return
 	case hi > r.st.CanaryWeight:
 		r.do(SetWeights{Canary: r.st.CanaryWeight})
@@ -750,8 +750,11 @@ func (r *run) deploymentCleanup() []Action {
 	}
 	switch r.st.Phase {
 	case v1alpha1.PhaseSucceeded:
-		if d.Canary == spec.CanaryRevision {
-			return []Action{PatchDeployment{Remove: []string{v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation}}}
+		// A failed revision recorded by an earlier release is moot once a newer one is stable.
+		if d.Canary == spec.CanaryRevision || d.Failed != "" {
+			return []Action{PatchDeployment{Remove: []string{
+				v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation, v1alpha1.FailedRevisionAnnotation,
+			}}}
 		}
 	case v1alpha1.PhaseRolledBack:
 		if d.Revision == spec.CanaryRevision && (d.Failed != spec.CanaryRevision || d.Canary == spec.CanaryRevision) {

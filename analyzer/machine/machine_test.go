@@ -617,7 +617,7 @@ func TestNextCleanup(t *testing.T) {
 			release:     makeRelease().ended(succeeded, ReasonPromoted).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(0).rolledOut().noCanary().unpinned().restoredRoute().obs(),
 			want:        summary{Phase: succeeded, Reason: ReasonPromoted},
-			wantActions: []string{"Patch(-stable-revision -canary-revision)"},
+			wantActions: []string{"Patch(-stable-revision -canary-revision -failed-revision)"},
 			wantRequeue: soon,
 		},
 		"a promoted release that cleaned up completes": {

@@ -1,0 +1,80 @@
+package analyzer
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slogate/slogate/api/v1alpha1"
+)
+
+// phases are the values of the phase label.
+var phases = []v1alpha1.ReleasePhase{
+	v1alpha1.PhaseProgressing, v1alpha1.PhasePaused, v1alpha1.PhasePromoting,
+	v1alpha1.PhaseSucceeded, v1alpha1.PhaseRolledBack, v1alpha1.PhaseAborted,
+}
+
+// Metrics are the release engine's Prometheus metrics.
+type Metrics struct {
+	phase            *prometheus.GaugeVec
+	weight           *prometheus.GaugeVec
+	promotions       *prometheus.CounterVec
+	rollbacks        *prometheus.CounterVec
+	reconcileSeconds prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg (controller-runtime's
+// metrics.Registry in production).
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		phase: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "slogate_release_phase",
+			Help: "1 for the phase a release is in, 0 for the others.",
+		}, []string{"namespace", "release", "phase"}),
+		weight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "slogate_release_canary_weight",
+			Help: "Percentage of traffic the release last sent to its canary.",
+		}, []string{"namespace", "release"}),
+		promotions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slogate_release_promotions_total",
+			Help: "Releases that ended promoted, by reason.",
+		}, []string{"reason"}),
+		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "slogate_release_rollbacks_total",
+			Help: "Releases that sent traffic back to stable (rolled back or aborted), by reason.",
+		}, []string{"reason"}),
+		reconcileSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "slogate_release_reconcile_duration_seconds",
+			Help:    "Time one reconcile of a release took, gate calls included.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.phase, m.weight, m.promotions, m.rollbacks, m.reconcileSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// observe updates the metrics after a release went from before to after.
+func (m *Metrics) observe(ns, name string, before, after *v1alpha1.ReleaseStatus) {
+	if after.Phase == "" {
+		return
+	}
+	for _, p := range phases {
+		v := 0.0
+		if p == after.Phase {
+			v = 1
+		}
+		m.phase.WithLabelValues(ns, name, string(p)).Set(v)
+	}
+	m.weight.WithLabelValues(ns, name).Set(float64(after.CanaryWeight))
+	if before.Phase == after.Phase {
+		return
+	}
+	switch after.Phase {
+	case v1alpha1.PhaseSucceeded:
+		m.promotions.WithLabelValues(after.Reason).Inc()
+	case v1alpha1.PhaseRolledBack, v1alpha1.PhaseAborted:
+		m.rollbacks.WithLabelValues(after.Reason).Inc()
+	}
+}
