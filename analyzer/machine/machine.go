@@ -376,7 +376,6 @@ func (r *run) progress() {
 	}
 }
 
-
 // missing names a prerequisite of the release that is not there.
 func (r *run) missing() (reason, message string) {
 	o := r.obs
