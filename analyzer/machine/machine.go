@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/slogate/slogate/analyzer/analysis"
 	"github.com/slogate/slogate/analyzer/gate"
 	"github.com/slogate/slogate/api/v1alpha1"
 )
@@ -523,7 +524,7 @@ func (r *run) analysis(a *v1alpha1.AnalysisStep) {
 	}
 	res := g.Result
 	before := len(r.st.Measurements)
-	r.st.Measurements = AppendMeasurements(r.st.Measurements, res.Measurements)
+	r.st.Measurements = analysis.AppendMeasurements(r.st.Measurements, res.Measurements)
 	r.st.Metrics = res.Metrics
 	changed := len(res.Measurements) > 0 || before != len(r.st.Measurements)
 	switch res.Outcome {
