@@ -33,6 +33,10 @@ var (
 	httpRouteYAML []byte
 	//go:embed rbac.yaml
 	rbacYAML []byte
+	//go:embed admission-policy.yaml
+	admissionPolicyYAML string
+	//go:embed privileged-pod.yaml
+	privilegedPodYAML []byte
 )
 
 // env is the control plane shared by the tests of this package; each test works in its own namespace.
@@ -221,6 +225,42 @@ func TestServiceAccountTokenIsBoundByRBAC(t *testing.T) {
 	}
 }
 
+// TestAdmissionIsEnforced checks the admission plugins slogate's installation relies on besides webhooks:
+// Pod Security admission and ValidatingAdmissionPolicy (CEL).
+func TestAdmissionIsEnforced(t *testing.T) {
+	t.Parallel()
+	ns := env.MustCreateNamespace(t, "", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}).Name
+
+	_, err := env.KubectlInput(t.Context(), privilegedPodYAML, "apply", "--namespace", ns, "-f", "-")
+	if err == nil || !strings.Contains(err.Error(), "violates PodSecurity") {
+		t.Errorf("applying a privileged pod in a restricted namespace: err = %v, want a PodSecurity violation", err)
+	}
+
+	var policy bytes.Buffer
+	if err := template.Must(template.New("policy").Parse(admissionPolicyYAML)).Execute(&policy, struct{ Namespace string }{ns}); err != nil {
+		t.Fatal(err)
+	}
+	env.MustKubectlInput(t, policy.Bytes(), "apply", "-f", "-")
+	t.Cleanup(func() {
+		if _, err := env.KubectlInput(context.WithoutCancel(t.Context()), policy.Bytes(), "delete", "--ignore-not-found", "-f", "-"); err != nil {
+			t.Errorf("deleting the policy: %v", err)
+		}
+	})
+	create := func(ctx context.Context, replicas int) error {
+		_, err := env.Kubectl(ctx, "create", "deployment", "capped", "--image=registry.example/app:v1",
+			"--replicas="+fmt.Sprint(replicas), "--namespace", ns, "--dry-run=server")
+		return err
+	}
+	// The policy takes effect once the API server's informers have it; until then creates pass.
+	cluster.MustPoll(t, cluster.PolicyActiveTimeout, "the ValidatingAdmissionPolicy to deny 6 replicas", func(ctx context.Context) (bool, error) {
+		err := create(ctx, 6)
+		return err != nil && strings.Contains(err.Error(), "at most 5 replicas here"), nil
+	})
+	if err := create(t.Context(), 5); err != nil {
+		t.Errorf("creating a Deployment of 5 replicas under the policy: %v", err)
+	}
+}
+
 // TestNodesKeepHeartbeating checks that kwok renews every node's Lease, which is what keeps the
 // node-lifecycle controller from marking the nodes NotReady (and evicting every pod) a minute into a run.
 func TestNodesKeepHeartbeating(t *testing.T) {
@@ -246,7 +286,7 @@ func TestNodesKeepHeartbeating(t *testing.T) {
 		t.Fatalf("node leases: %v, want one for each of the 3 nodes", first)
 	}
 	// kwok renews every quarter of --node-lease-duration-seconds (40 s): every 10 s.
-	cluster.MustPoll(t, 30*time.Second, "every node lease renewed", func(ctx context.Context) (bool, error) {
+	cluster.MustPoll(t, cluster.LeaseRenewTimeout, "every node lease renewed", func(ctx context.Context) (bool, error) {
 		now, err := renewed(ctx)
 		if err != nil {
 			return false, err

@@ -36,6 +36,14 @@ const (
 	// available, old ReplicaSets scaled down). Measured: under 1 s for 3 replicas.
 	DeploymentReadyTimeout = 60 * time.Second
 
+	// LeaseRenewTimeout bounds kwok renewing a node Lease: every 10 s (a quarter of
+	// --node-lease-duration-seconds=40).
+	LeaseRenewTimeout = 30 * time.Second
+
+	// PolicyActiveTimeout bounds a new ValidatingAdmissionPolicy and its binding taking effect (the API
+	// server's policy informers sync them). Measured: about 1 s.
+	PolicyActiveTimeout = 30 * time.Second
+
 	// PollInterval is how often the harness polls a condition.
 	PollInterval = 100 * time.Millisecond
 )
