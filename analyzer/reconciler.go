@@ -49,6 +49,9 @@ type Reconciler struct {
 	Clock clock.PassiveClock
 	// Metrics are updated after each reconcile; nil disables them.
 	Metrics *Metrics
+	// Concurrency is how many Deployments are reconciled at once (1 when 0). The releases of one
+	// Deployment are never reconciled concurrently.
+	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
