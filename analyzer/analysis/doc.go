@@ -37,9 +37,9 @@
 //     a result that is neither a scalar nor a vector, or a vector with more than one sample (the
 //     message lists them).
 //   - Failed when failureCondition holds or successCondition does not; a condition that fails to
-//     evaluate is Error; otherwise Successful. Conditions judge the value as recorded, rounded to
-//     10 significant digits, so float noise (98.99999999999999 for an exact 99 %) neither fails
-//     `result[0] >= 99` nor contradicts the message.
+//     evaluate is Error; otherwise Successful. Conditions judge the value as recorded (at most 10
+//     significant digits and 9 decimals), so float noise (98.99999999999999 for an exact 99 %)
+//     neither fails `result[0] >= 99` nor contradicts the message.
 //
 // A measurement records the query as sent (the minRequests query when that one decided), the
 // value, verdict, message (naming template/metric, value and condition), time, weight and step.

@@ -707,3 +707,22 @@ func TestAnalyzeBadRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatValue(t *testing.T) {
+	cases := map[float64]string{
+		99:                "99",
+		98.99999999999999: "99",
+		1.734723476e-16:   "0",
+		-1.734723476e-16:  "0",
+		0.000123456789012: "0.000123457",
+		123.456:           "123.456",
+		-10:               "-10",
+		2.5e9:             "2500000000",
+		12345.678901234:   "12345.6789",
+	}
+	for in, want := range cases {
+		if got := formatValue(in); got != want {
+			t.Errorf("formatValue(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -85,10 +85,15 @@ func singleValue(v model.Value) (float64, string) {
 	return f, ""
 }
 
-// formatValue formats a measured value for the Release status.
+// formatValue formats a measured value for the Release status: at most 10 significant digits and
+// 9 decimals, which drops float noise such as 1.7e-16 for a difference of equal ratios.
 func formatValue(f float64) string {
 	if math.Abs(f) >= 1e9 {
 		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	f = math.Round(f*1e9) / 1e9
+	if f == 0 {
+		f = 0 // not -0
 	}
 	return strconv.FormatFloat(f, 'g', 10, 64)
 }
@@ -122,7 +127,7 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	if problem != "" {
 		return observation{verdict: v1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
 	}
-	// Conditions judge the value as recorded (10 significant digits), so that float noise such as
+	// Conditions judge the value as recorded (formatValue), so that float noise such as
 	// 98.99999999999999 for an exact 99 % neither fails a `>= 99` nor contradicts the message.
 	value := formatValue(v)
 	if rounded, err := strconv.ParseFloat(value, 64); err == nil {
