@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // ErrActionNotAllowed is wrapped by every error CheckAction returns.
@@ -16,7 +16,7 @@ type PhaseError struct {
 	Action string
 	// Release and Phase are the release and its phase.
 	Release string
-	Phase   v1alpha1.ReleasePhase
+	Phase   slogatev1alpha1.ReleasePhase
 	// Why is the explanation, with what to do instead.
 	Why string
 }
@@ -28,43 +28,43 @@ func (e *PhaseError) Error() string {
 // Unwrap lets errors.Is find ErrActionNotAllowed.
 func (e *PhaseError) Unwrap() error { return ErrActionNotAllowed }
 
-// CheckAction says whether action (one of the v1alpha1.Action* constants) makes sense for a release
+// CheckAction says whether action (one of the slogatev1alpha1.Action* constants) makes sense for a release
 // in its current phase; the error says why not and what to do instead.
-func CheckAction(action string, r *v1alpha1.Release) error {
+func CheckAction(action string, r *slogatev1alpha1.Release) error {
 	phase := r.Status.Phase
 	if phase == "" {
-		phase = v1alpha1.PhaseProgressing
+		phase = slogatev1alpha1.PhaseProgressing
 	}
 	deny := func(why string, a ...any) error {
 		return &PhaseError{Action: action, Release: r.Name, Phase: phase, Why: fmt.Sprintf(why, a...)}
 	}
 	d := r.Spec.DeploymentName
 	switch action {
-	case v1alpha1.ActionPromote, v1alpha1.ActionPromoteFull:
+	case slogatev1alpha1.ActionPromote, slogatev1alpha1.ActionPromoteFull:
 		switch phase {
-		case v1alpha1.PhaseProgressing, v1alpha1.PhasePaused:
+		case slogatev1alpha1.PhaseProgressing, slogatev1alpha1.PhasePaused:
 			return nil
-		case v1alpha1.PhasePromoting:
+		case slogatev1alpha1.PhasePromoting:
 			return deny("every step has passed and the Deployment is already rolling to revision %s", r.Spec.CanaryRevision)
-		case v1alpha1.PhaseSucceeded:
+		case slogatev1alpha1.PhaseSucceeded:
 			return deny("revision %s is already stable; there is nothing to promote", r.Spec.CanaryRevision)
-		case v1alpha1.PhaseRolledBack:
+		case slogatev1alpha1.PhaseRolledBack:
 			return deny("it was rolled back; start it again with \"kubectl slogate retry %s\"", d)
-		case v1alpha1.PhaseAborted:
+		case slogatev1alpha1.PhaseAborted:
 			return deny("it ended without a verdict (%s); apply the template again to start a new release", orDash(r.Status.Reason))
 		default:
 			return deny("the phase is unknown to this version of kubectl-slogate")
 		}
-	case v1alpha1.ActionAbort:
+	case slogatev1alpha1.ActionAbort:
 		if !phase.IsTerminal() {
 			return nil
 		}
-		if phase == v1alpha1.PhaseSucceeded {
+		if phase == slogatev1alpha1.PhaseSucceeded {
 			return deny("the release has ended and revision %s is stable; to go back, apply the previous template (a new release starts)", r.Spec.CanaryRevision)
 		}
 		return deny("the release has already ended and traffic is on the stable revision %s", r.Spec.StableRevision)
-	case v1alpha1.ActionRetry:
-		if phase == v1alpha1.PhaseRolledBack {
+	case slogatev1alpha1.ActionRetry:
+		if phase == slogatev1alpha1.PhaseRolledBack {
 			return nil
 		}
 		if phase.IsTerminal() {

@@ -13,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -27,36 +27,36 @@ func ago(d time.Duration) *metav1.Time {
 }
 
 // seedSteps is the seed's schedule.
-func seedSteps() []v1alpha1.CanaryStep {
-	analysis := v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+func seedSteps() []slogatev1alpha1.CanaryStep {
+	analysis := slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 		{TemplateName: "success-rate-check"}, {TemplateName: "latency-p95-check"},
 	}}}
-	weight := func(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-	pause := func(d time.Duration) v1alpha1.CanaryStep {
-		return v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+	weight := func(w int32) slogatev1alpha1.CanaryStep { return slogatev1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
+	pause := func(d time.Duration) slogatev1alpha1.CanaryStep {
+		return slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
 	}
-	return []v1alpha1.CanaryStep{
+	return []slogatev1alpha1.CanaryStep{
 		weight(5), pause(180 * time.Second), analysis,
 		weight(25), pause(300 * time.Second), analysis,
 		weight(50), pause(300 * time.Second), weight(100),
 	}
 }
 
-type releaseBuilder struct{ r v1alpha1.Release }
+type releaseBuilder struct{ r slogatev1alpha1.Release }
 
 func makeRelease(deployment, canary string) *releaseBuilder {
-	return &releaseBuilder{r: v1alpha1.Release{
+	return &releaseBuilder{r: slogatev1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: v1alpha1.ReleaseName(deployment, canary), Namespace: "shop",
+			Name: slogatev1alpha1.ReleaseName(deployment, canary), Namespace: "shop",
 			CreationTimestamp: *ago(10 * time.Minute),
 		},
-		Spec: v1alpha1.ReleaseSpec{
+		Spec: slogatev1alpha1.ReleaseSpec{
 			DeploymentName: deployment, StableRevision: "5f8b9c6d4", CanaryRevision: canary,
 			Policy: "default", Steps: seedSteps(),
 			StableService: deployment + "-stable", CanaryService: deployment + "-canary",
 			HTTPRoutes: []string{deployment + "-route"},
 		},
-		Status: v1alpha1.ReleaseStatus{StartedAt: ago(10 * time.Minute)},
+		Status: slogatev1alpha1.ReleaseStatus{StartedAt: ago(10 * time.Minute)},
 	}}
 }
 
@@ -65,11 +65,11 @@ func (b *releaseBuilder) created(d time.Duration) *releaseBuilder {
 	b.r.CreationTimestamp = *ago(d)
 	return b
 }
-func (b *releaseBuilder) steps(s ...v1alpha1.CanaryStep) *releaseBuilder {
+func (b *releaseBuilder) steps(s ...slogatev1alpha1.CanaryStep) *releaseBuilder {
 	b.r.Spec.Steps = s
 	return b
 }
-func (b *releaseBuilder) phase(p v1alpha1.ReleasePhase, reason, message string) *releaseBuilder {
+func (b *releaseBuilder) phase(p slogatev1alpha1.ReleasePhase, reason, message string) *releaseBuilder {
 	b.r.Status.Phase, b.r.Status.Reason, b.r.Status.Message = p, reason, message
 	return b
 }
@@ -81,13 +81,13 @@ func (b *releaseBuilder) finished(d time.Duration) *releaseBuilder {
 	b.r.Status.FinishedAt = ago(d)
 	return b
 }
-func (b *releaseBuilder) measure(before time.Duration, step, weight int32, tmpl, metric, value string, v v1alpha1.Verdict, msg string) *releaseBuilder {
-	b.r.Status.Measurements = append(b.r.Status.Measurements, v1alpha1.Measurement{
+func (b *releaseBuilder) measure(before time.Duration, step, weight int32, tmpl, metric, value string, v slogatev1alpha1.Verdict, msg string) *releaseBuilder {
+	b.r.Status.Measurements = append(b.r.Status.Measurements, slogatev1alpha1.Measurement{
 		Template: tmpl, Metric: metric, Step: step, Weight: weight, Value: value, Verdict: v, Message: msg, Time: *ago(before),
 	})
 	return b
 }
-func (b *releaseBuilder) metric(m v1alpha1.MetricStatus) *releaseBuilder {
+func (b *releaseBuilder) metric(m slogatev1alpha1.MetricStatus) *releaseBuilder {
 	b.r.Status.Metrics = append(b.r.Status.Metrics, m)
 	return b
 }
@@ -97,7 +97,7 @@ func (b *releaseBuilder) condition(typ string, s metav1.ConditionStatus, reason,
 	})
 	return b
 }
-func (b *releaseBuilder) obj() *v1alpha1.Release { return b.r.DeepCopy() }
+func (b *releaseBuilder) obj() *slogatev1alpha1.Release { return b.r.DeepCopy() }
 
 type deploymentBuilder struct{ d appsv1.Deployment }
 

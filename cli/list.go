@@ -8,15 +8,15 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // RenderList writes releases as a table: NAME, DEPLOYMENT, PHASE, STEP x/n, WEIGHT, CANARY, AGE,
 // REASON, with a NAMESPACE column first when withNamespace is set. Rows are sorted by namespace,
 // then name.
-func RenderList(w io.Writer, releases []v1alpha1.Release, withNamespace bool, now time.Time) error {
+func RenderList(w io.Writer, releases []slogatev1alpha1.Release, withNamespace bool, now time.Time) error {
 	rs := slices.Clone(releases)
-	slices.SortFunc(rs, func(a, b v1alpha1.Release) int {
+	slices.SortFunc(rs, func(a, b slogatev1alpha1.Release) int {
 		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
 	})
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
@@ -31,7 +31,7 @@ func RenderList(w io.Writer, releases []v1alpha1.Release, withNamespace bool, no
 		}
 		phase := r.Status.Phase
 		if phase == "" {
-			phase = v1alpha1.PhaseProgressing
+			phase = slogatev1alpha1.PhaseProgressing
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d%%\t%s\t%s\t%s\n", r.Name, esc(r.Spec.DeploymentName), phase, StepProgress(r),
 			r.Status.CanaryWeight, esc(orDash(r.Spec.CanaryRevision)), timeAgo(&r.CreationTimestamp, now), esc(orDash(r.Status.Reason)))

@@ -5,19 +5,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestRenderList(t *testing.T) {
-	releases := []v1alpha1.Release{
-		*makeRelease("web", "7d9f6c8b5").phase(v1alpha1.PhaseProgressing, "Analyzing", "").at(2, 5, time.Minute).obj(),
-		*makeRelease("api", "1a2b3c4d5").created(3*time.Hour).phase(v1alpha1.PhaseSucceeded, "Promoted", "").at(9, 0, time.Hour).obj(),
+	releases := []slogatev1alpha1.Release{
+		*makeRelease("web", "7d9f6c8b5").phase(slogatev1alpha1.PhaseProgressing, "Analyzing", "").at(2, 5, time.Minute).obj(),
+		*makeRelease("api", "1a2b3c4d5").created(3*time.Hour).phase(slogatev1alpha1.PhaseSucceeded, "Promoted", "").at(9, 0, time.Hour).obj(),
 		*makeRelease("web", "9a8b7c6d5").namespace("payments").created(26*time.Hour).
-			phase(v1alpha1.PhaseRolledBack, "AnalysisFailed", "").at(2, 0, time.Hour).obj(),
+			phase(slogatev1alpha1.PhaseRolledBack, "AnalysisFailed", "").at(2, 0, time.Hour).obj(),
 		*makeRelease("cart", "6e5d4c3b2").created(5 * time.Second).obj(), // no status yet
 	}
 	tests := map[string]struct {
-		releases      []v1alpha1.Release
+		releases      []slogatev1alpha1.Release
 		withNamespace bool
 	}{
 		"list.txt":                {releases: releases[:2]},

@@ -8,7 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -56,7 +56,7 @@ type PreviewInput struct {
 	Warnings []string
 	// Policy names the policy the release's steps would come from, and Steps its steps.
 	Policy string
-	Steps  []v1alpha1.CanaryStep
+	Steps  []slogatev1alpha1.CanaryStep
 }
 
 // Preview is the verdict on one Deployment.
@@ -69,7 +69,7 @@ type Preview struct {
 	Revision, StableRevision, PreviousCanary string
 	// Policy and Steps of the release the change would start, when it starts one.
 	Policy string
-	Steps  []v1alpha1.CanaryStep
+	Steps  []slogatev1alpha1.CanaryStep
 	// Warnings are the admission warnings of the dry run.
 	Warnings []string
 	// Message says what would happen in one sentence.
@@ -99,29 +99,29 @@ func Classify(in PreviewInput) Preview {
 	case !in.OptedIn:
 		p.Outcome = PreviewNotOptedIn
 		p.Message = fmt.Sprintf("namespace %s did not opt in (%s=%s): the change would roll out as a plain rolling update",
-			in.Namespace, v1alpha1.NamespaceOptInLabel, v1alpha1.NamespaceOptInValue)
+			in.Namespace, slogatev1alpha1.NamespaceOptInLabel, slogatev1alpha1.NamespaceOptInValue)
 		return p
 	case in.Live == nil:
 		p.Outcome = PreviewCreate
 		p.Message = fmt.Sprintf("the Deployment would be created with revision %s; a new Deployment has nothing stable to compare "+
 			"against, so no release starts", p.Revision)
 		return p
-	case in.Result.Annotations[v1alpha1.SkipAnnotation] == "true":
+	case in.Result.Annotations[slogatev1alpha1.SkipAnnotation] == "true":
 		p.Outcome = PreviewSkipped
-		p.Message = fmt.Sprintf("the Deployment opts out with %s=true: the change would roll out as a plain rolling update", v1alpha1.SkipAnnotation)
+		p.Message = fmt.Sprintf("the Deployment opts out with %s=true: the change would roll out as a plain rolling update", slogatev1alpha1.SkipAnnotation)
 		return p
 	}
 
 	live, res := in.Live, in.Result
 	liveRev := templateRevision(live)
-	liveCanary := live.Annotations[v1alpha1.CanaryRevisionAnnotation]
-	liveFailed := live.Annotations[v1alpha1.FailedRevisionAnnotation]
+	liveCanary := live.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]
+	liveFailed := live.Annotations[slogatev1alpha1.FailedRevisionAnnotation]
 	// As the webhook sees it: a release runs while a canary is recorded that is not the failed
 	// revision; after a rollback the Deployment is held paused on the failed template.
 	running := liveCanary != "" && liveCanary != liveFailed
 	heldOnFailed := !running && liveFailed != "" && liveRev == liveFailed && live.Spec.Paused
-	resCanary := res.Annotations[v1alpha1.CanaryRevisionAnnotation]
-	p.StableRevision = res.Annotations[v1alpha1.StableRevisionAnnotation]
+	resCanary := res.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]
+	p.StableRevision = res.Annotations[slogatev1alpha1.StableRevisionAnnotation]
 
 	if res.Spec.Paused && resCanary != "" && resCanary == p.Revision {
 		switch {
@@ -142,7 +142,7 @@ func Classify(in PreviewInput) Preview {
 		return p
 	}
 	switch {
-	case (running || heldOnFailed) && p.Revision == live.Annotations[v1alpha1.StableRevisionAnnotation]:
+	case (running || heldOnFailed) && p.Revision == live.Annotations[slogatev1alpha1.StableRevisionAnnotation]:
 		p.Outcome = PreviewEndsRelease
 		ended := liveCanary
 		if !running {
@@ -168,7 +168,7 @@ func Classify(in PreviewInput) Preview {
 // templateRevision is the revision of a Deployment's pod template: the webhook's label, or the hash
 // of the template when the label is missing (a Deployment from before the namespace opted in).
 func templateRevision(d *appsv1.Deployment) string {
-	if r := d.Spec.Template.Labels[v1alpha1.RevisionLabel]; r != "" {
+	if r := d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]; r != "" {
 		return r
 	}
 	return revision.Of(&d.Spec.Template)

@@ -6,21 +6,21 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func (b *deploymentBuilder) revision(r string) *deploymentBuilder {
 	if b.d.Spec.Template.Labels == nil {
 		b.d.Spec.Template.Labels = map[string]string{}
 	}
-	b.d.Spec.Template.Labels[v1alpha1.RevisionLabel] = r
+	b.d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel] = r
 	return b
 }
 
 // held is a Deployment the webhook holds for canary, with stable serving.
 func held(stable, canary string) *deploymentBuilder {
 	return makeDeployment("web").paused().revision(canary).
-		annotate(v1alpha1.StableRevisionAnnotation, stable).annotate(v1alpha1.CanaryRevisionAnnotation, canary)
+		annotate(slogatev1alpha1.StableRevisionAnnotation, stable).annotate(slogatev1alpha1.CanaryRevisionAnnotation, canary)
 }
 
 func TestClassify(t *testing.T) {
@@ -43,7 +43,7 @@ func TestClassify(t *testing.T) {
 			want: Preview{Outcome: PreviewCreate, Revision: "1111", Message: "the Deployment would be created with revision 1111; a new Deployment has nothing stable to compare against, so no release starts"},
 		},
 		"skipped": {
-			in:   PreviewInput{OptedIn: true, Live: plain.obj(), Result: makeDeployment("web").revision("2222").annotate(v1alpha1.SkipAnnotation, "true").obj()},
+			in:   PreviewInput{OptedIn: true, Live: plain.obj(), Result: makeDeployment("web").revision("2222").annotate(slogatev1alpha1.SkipAnnotation, "true").obj()},
 			want: Preview{Outcome: PreviewSkipped, Revision: "2222", Message: "the Deployment opts out with slogate.io/skip=true: the change would roll out as a plain rolling update"},
 		},
 		"starts a release": {
@@ -64,29 +64,29 @@ func TestClassify(t *testing.T) {
 		},
 		"stable re-applied ends the release": {
 			in: PreviewInput{OptedIn: true, Live: held("1111", "2222").obj(),
-				Result: makeDeployment("web").revision("1111").annotate(v1alpha1.StableRevisionAnnotation, "1111").obj()},
+				Result: makeDeployment("web").revision("1111").annotate(slogatev1alpha1.StableRevisionAnnotation, "1111").obj()},
 			want: Preview{Outcome: PreviewEndsRelease, Revision: "1111", StableRevision: "1111",
 				Message: "the change re-applies the stable revision 1111: the release of 2222 would end at once, traffic stay on stable and the Deployment be unpaused"},
 		},
 		"stable re-applied ends the hold on a failed revision": {
 			in: PreviewInput{OptedIn: true,
-				Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.StableRevisionAnnotation, "1111").
-					annotate(v1alpha1.CanaryRevisionAnnotation, "2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
-				Result: makeDeployment("web").revision("1111").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj()},
+				Live: makeDeployment("web").paused().revision("2222").annotate(slogatev1alpha1.StableRevisionAnnotation, "1111").
+					annotate(slogatev1alpha1.CanaryRevisionAnnotation, "2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result: makeDeployment("web").revision("1111").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj()},
 			want: Preview{Outcome: PreviewEndsRelease, Revision: "1111",
 				Message: "the change re-applies the stable revision 1111: the release of 2222 would end at once, traffic stay on stable and the Deployment be unpaused"},
 		},
 		"new template after a rollback starts a release": {
 			in: PreviewInput{OptedIn: true,
-				Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.StableRevisionAnnotation, "1111").
-					annotate(v1alpha1.CanaryRevisionAnnotation, "2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
-				Result: held("1111", "3333").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(), Policy: "default", Steps: steps},
+				Live: makeDeployment("web").paused().revision("2222").annotate(slogatev1alpha1.StableRevisionAnnotation, "1111").
+					annotate(slogatev1alpha1.CanaryRevisionAnnotation, "2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result: held("1111", "3333").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(), Policy: "default", Steps: steps},
 			want: Preview{Outcome: PreviewStartsRelease, Revision: "3333", StableRevision: "1111", Policy: "default", Steps: steps,
 				Message: "the change would start a canary release of revision 3333 (stable 1111 keeps serving)"},
 		},
 		"failed revision re-applied": {
-			in: PreviewInput{OptedIn: true, Live: makeDeployment("web").paused().revision("2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
-				Result:   makeDeployment("web").paused().revision("2222").annotate(v1alpha1.FailedRevisionAnnotation, "2222").obj(),
+			in: PreviewInput{OptedIn: true, Live: makeDeployment("web").paused().revision("2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result:   makeDeployment("web").paused().revision("2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(),
 				Warnings: []string{"revision 2222 failed before"}},
 			want: Preview{Outcome: PreviewFailedRevision, Revision: "2222", Warnings: []string{"revision 2222 failed before"},
 				Message: "revision 2222 was rolled back before; applying it again starts no release (use kubectl slogate retry web to try it again)"},

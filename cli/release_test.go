@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestCurrentRelease(t *testing.T) {
@@ -16,16 +16,16 @@ func TestCurrentRelease(t *testing.T) {
 
 	tests := map[string]struct {
 		deployment *deploymentBuilder
-		releases   []v1alpha1.Release
+		releases   []slogatev1alpha1.Release
 		want       string
 	}{
-		"none":                         {deployment: makeDeployment("web"), releases: []v1alpha1.Release{other}},
-		"newest of the deployment":     {deployment: makeDeployment("web"), releases: []v1alpha1.Release{old, newer, other}, want: newer.Name},
-		"named by the canary revision": {deployment: makeDeployment("web").annotate(v1alpha1.CanaryRevisionAnnotation, "1111"), releases: []v1alpha1.Release{newer, old}, want: old.Name},
+		"none":                         {deployment: makeDeployment("web"), releases: []slogatev1alpha1.Release{other}},
+		"newest of the deployment":     {deployment: makeDeployment("web"), releases: []slogatev1alpha1.Release{old, newer, other}, want: newer.Name},
+		"named by the canary revision": {deployment: makeDeployment("web").annotate(slogatev1alpha1.CanaryRevisionAnnotation, "1111"), releases: []slogatev1alpha1.Release{newer, old}, want: old.Name},
 		"canary revision without release falls back to newest": {
-			deployment: makeDeployment("web").annotate(v1alpha1.CanaryRevisionAnnotation, "9999"), releases: []v1alpha1.Release{old, newer}, want: newer.Name,
+			deployment: makeDeployment("web").annotate(slogatev1alpha1.CanaryRevisionAnnotation, "9999"), releases: []slogatev1alpha1.Release{old, newer}, want: newer.Name,
 		},
-		"tie on creation time goes by name": {deployment: makeDeployment("web"), releases: []v1alpha1.Release{sameTimeA, newer}, want: sameTimeA.Name},
+		"tie on creation time goes by name": {deployment: makeDeployment("web"), releases: []slogatev1alpha1.Release{sameTimeA, newer}, want: sameTimeA.Name},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -45,13 +45,13 @@ func TestPendingRelease(t *testing.T) {
 	current := makeRelease("web", "1111").obj()
 	tests := map[string]struct {
 		deployment  *deploymentBuilder
-		current     *v1alpha1.Release
+		current     *slogatev1alpha1.Release
 		wantName    string
 		wantPending bool
 	}{
-		"not held":             {deployment: makeDeployment("web").annotate(v1alpha1.CanaryRevisionAnnotation, "2222")},
-		"held, release exists": {deployment: makeDeployment("web").paused().annotate(v1alpha1.CanaryRevisionAnnotation, "1111"), current: current},
-		"held, no release yet": {deployment: makeDeployment("web").paused().annotate(v1alpha1.CanaryRevisionAnnotation, "2222"), current: current, wantName: "web-2222", wantPending: true},
+		"not held":             {deployment: makeDeployment("web").annotate(slogatev1alpha1.CanaryRevisionAnnotation, "2222")},
+		"held, release exists": {deployment: makeDeployment("web").paused().annotate(slogatev1alpha1.CanaryRevisionAnnotation, "1111"), current: current},
+		"held, no release yet": {deployment: makeDeployment("web").paused().annotate(slogatev1alpha1.CanaryRevisionAnnotation, "2222"), current: current, wantName: "web-2222", wantPending: true},
 		"paused by the user":   {deployment: makeDeployment("web").paused()},
 	}
 	for name, tc := range tests {
@@ -90,8 +90,8 @@ func TestOptedIn(t *testing.T) {
 		labels map[string]string
 		want   bool
 	}{
-		"enabled":  {labels: map[string]string{v1alpha1.NamespaceOptInLabel: v1alpha1.NamespaceOptInValue}, want: true},
-		"disabled": {labels: map[string]string{v1alpha1.NamespaceOptInLabel: "disabled"}},
+		"enabled":  {labels: map[string]string{slogatev1alpha1.NamespaceOptInLabel: slogatev1alpha1.NamespaceOptInValue}, want: true},
+		"disabled": {labels: map[string]string{slogatev1alpha1.NamespaceOptInLabel: "disabled"}},
 		"none":     {},
 	}
 	for name, tc := range tests {

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // What the status view leaves out.
@@ -32,7 +32,7 @@ const (
 // StatusView is everything the status view shows.
 type StatusView struct {
 	// Release is the release to show. Required.
-	Release *v1alpha1.Release
+	Release *slogatev1alpha1.Release
 	// Deployment is the released Deployment; nil when it is gone.
 	Deployment *appsv1.Deployment
 	// Events of the Release and the Deployment, in any order.
@@ -48,7 +48,7 @@ func RenderStatus(w io.Writer, v StatusView) error {
 	st := r.Status
 	phase := st.Phase
 	if phase == "" {
-		phase = v1alpha1.PhaseProgressing
+		phase = slogatev1alpha1.PhaseProgressing
 	}
 
 	tw := tabwriter.NewWriter(&b, 0, 8, 1, ' ', 0)
@@ -91,12 +91,12 @@ func RenderStatus(w io.Writer, v StatusView) error {
 }
 
 // hint says what the user can do next, where there is a choice to make.
-func hint(r *v1alpha1.Release, phase v1alpha1.ReleasePhase) string {
+func hint(r *slogatev1alpha1.Release, phase slogatev1alpha1.ReleasePhase) string {
 	d := r.Spec.DeploymentName
 	switch phase {
-	case v1alpha1.PhasePaused:
+	case slogatev1alpha1.PhasePaused:
 		return fmt.Sprintf("kubectl slogate promote %s (go on) or kubectl slogate abort %s (roll back)", d, d)
-	case v1alpha1.PhaseRolledBack:
+	case slogatev1alpha1.PhaseRolledBack:
 		return fmt.Sprintf("fix and apply a new template, or kubectl slogate retry %s (try revision %s again)", d, r.Spec.CanaryRevision)
 	}
 	return ""
@@ -125,7 +125,7 @@ func WeightBar(weight int32) string {
 		w, strings.Repeat("█", filled), strings.Repeat("░", barWidth-filled), 100-w)
 }
 
-func deploymentSummary(r *v1alpha1.Release, d *appsv1.Deployment) string {
+func deploymentSummary(r *slogatev1alpha1.Release, d *appsv1.Deployment) string {
 	if d == nil {
 		return r.Spec.DeploymentName + " (not found)"
 	}
@@ -138,7 +138,7 @@ func deploymentSummary(r *v1alpha1.Release, d *appsv1.Deployment) string {
 		replicas = *d.Spec.Replicas
 	}
 	parts = append(parts, fmt.Sprintf("%d/%d available", d.Status.AvailableReplicas, replicas))
-	if f := d.Annotations[v1alpha1.FailedRevisionAnnotation]; f != "" {
+	if f := d.Annotations[slogatev1alpha1.FailedRevisionAnnotation]; f != "" {
 		parts = append(parts, "failed revision "+f)
 	}
 	return d.Name + " (" + strings.Join(parts, ", ") + ")"
@@ -148,23 +148,23 @@ func pendingAction(d *appsv1.Deployment) string {
 	if d == nil {
 		return ""
 	}
-	return d.Annotations[v1alpha1.ActionAnnotation]
+	return d.Annotations[slogatev1alpha1.ActionAnnotation]
 }
 
-func phaseDetail(r *v1alpha1.Release, phase v1alpha1.ReleasePhase) string {
+func phaseDetail(r *slogatev1alpha1.Release, phase slogatev1alpha1.ReleasePhase) string {
 	var s string
 	if st := r.Status; st.Reason != "" {
 		s = " (" + st.Reason + ")"
 	}
 	n := len(r.Spec.Steps)
 	i := int(r.Status.StepIndex)
-	if !phase.IsTerminal() && phase != v1alpha1.PhasePromoting && i < n {
+	if !phase.IsTerminal() && phase != slogatev1alpha1.PhasePromoting && i < n {
 		s += fmt.Sprintf(", step %s: %s", StepProgress(r), DescribeStep(r.Spec.Steps[i]))
 	}
 	return s
 }
 
-func writeSteps(b *bytes.Buffer, r *v1alpha1.Release, phase v1alpha1.ReleasePhase, now time.Time) {
+func writeSteps(b *bytes.Buffer, r *slogatev1alpha1.Release, phase slogatev1alpha1.ReleasePhase, now time.Time) {
 	b.WriteString("\nSteps:\n")
 	if len(r.Spec.Steps) == 0 {
 		b.WriteString("  (none)\n")
@@ -174,11 +174,11 @@ func writeSteps(b *bytes.Buffer, r *v1alpha1.Release, phase v1alpha1.ReleasePhas
 	for i, s := range r.Spec.Steps {
 		mark, note := " ", ""
 		switch {
-		case i < cur || phase == v1alpha1.PhaseSucceeded:
+		case i < cur || phase == slogatev1alpha1.PhaseSucceeded:
 			mark = "✓"
-		case i == cur && (phase == v1alpha1.PhaseRolledBack || phase == v1alpha1.PhaseAborted):
+		case i == cur && (phase == slogatev1alpha1.PhaseRolledBack || phase == slogatev1alpha1.PhaseAborted):
 			mark, note = "✗", "rolled back here"
-			if phase == v1alpha1.PhaseAborted {
+			if phase == slogatev1alpha1.PhaseAborted {
 				note = "aborted here"
 			}
 		case i == cur && !phase.IsTerminal():
@@ -187,12 +187,12 @@ func writeSteps(b *bytes.Buffer, r *v1alpha1.Release, phase v1alpha1.ReleasePhas
 		fmt.Fprintf(tw, "  %s %2d\t%s\t%s\n", mark, i+1, esc(DescribeStep(s)), note)
 	}
 	_ = tw.Flush()
-	if phase == v1alpha1.PhasePromoting {
+	if phase == slogatev1alpha1.PhasePromoting {
 		b.WriteString("  ▶ every step passed: the Deployment is rolling to the canary revision\n")
 	}
 }
 
-func writeMetrics(b *bytes.Buffer, r *v1alpha1.Release) {
+func writeMetrics(b *bytes.Buffer, r *slogatev1alpha1.Release) {
 	if len(r.Status.Metrics) == 0 {
 		return
 	}
@@ -206,7 +206,7 @@ func writeMetrics(b *bytes.Buffer, r *v1alpha1.Release) {
 	_ = tw.Flush()
 }
 
-func writeMeasurements(b *bytes.Buffer, r *v1alpha1.Release, now time.Time) {
+func writeMeasurements(b *bytes.Buffer, r *slogatev1alpha1.Release, now time.Time) {
 	ms := r.Status.Measurements
 	if len(ms) == 0 {
 		b.WriteString("\nMeasurements: none yet\n")
@@ -227,11 +227,11 @@ func writeMeasurements(b *bytes.Buffer, r *v1alpha1.Release, now time.Time) {
 	_ = tw.Flush()
 }
 
-func verdictMark(v v1alpha1.Verdict) string {
+func verdictMark(v slogatev1alpha1.Verdict) string {
 	switch v {
-	case v1alpha1.VerdictSuccessful:
+	case slogatev1alpha1.VerdictSuccessful:
 		return "✓"
-	case v1alpha1.VerdictFailed:
+	case slogatev1alpha1.VerdictFailed:
 		return "✗"
 	default:
 		return "?"

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 const (
@@ -19,11 +19,11 @@ const (
 
 func TestRenderStatus(t *testing.T) {
 	held := makeDeployment("web").paused().
-		annotate(v1alpha1.StableRevisionAnnotation, "5f8b9c6d4").
-		annotate(v1alpha1.CanaryRevisionAnnotation, "7d9f6c8b5")
-	many := makeRelease("web", "7d9f6c8b5").phase(v1alpha1.PhaseProgressing, "Analyzing", "").at(5, 25, 3*time.Minute)
+		annotate(slogatev1alpha1.StableRevisionAnnotation, "5f8b9c6d4").
+		annotate(slogatev1alpha1.CanaryRevisionAnnotation, "7d9f6c8b5")
+	many := makeRelease("web", "7d9f6c8b5").phase(slogatev1alpha1.PhaseProgressing, "Analyzing", "").at(5, 25, 3*time.Minute)
 	for i := range 15 {
-		many.measure(time.Duration(15-i)*time.Minute, 2, 5, sr, "success-rate", fmt.Sprintf("99.%d", i), v1alpha1.VerdictSuccessful, "")
+		many.measure(time.Duration(15-i)*time.Minute, 2, 5, sr, "success-rate", fmt.Sprintf("99.%d", i), slogatev1alpha1.VerdictSuccessful, "")
 	}
 	var manyEvents []corev1.Event
 	for i := range 13 {
@@ -36,12 +36,12 @@ func TestRenderStatus(t *testing.T) {
 	}{
 		"status_analysis.txt": {view: StatusView{
 			Release: makeRelease("web", "7d9f6c8b5").
-				phase(v1alpha1.PhaseProgressing, "Analyzing", "").at(2, 5, 90*time.Second).
-				measure(60*time.Second, 2, 5, sr, "success-rate", "99.83", v1alpha1.VerdictSuccessful, "").
-				measure(60*time.Second, 2, 5, p95, "p95-latency-ms", "", v1alpha1.VerdictInconclusive, "canary served 12 requests, below the minimum of 50").
-				metric(v1alpha1.MetricStatus{Template: sr, Metric: "success-rate", Step: 2, Successful: 1, LastMeasuredAt: ago(time.Minute)}).
-				metric(v1alpha1.MetricStatus{Template: p95, Metric: "p95-latency-ms", Step: 2, Inconclusive: 1, LastMeasuredAt: ago(time.Minute)}).
-				condition(v1alpha1.ConditionCanaryReady, metav1.ConditionTrue, "PodsReady", "1/1 canary pods ready", 9*time.Minute).
+				phase(slogatev1alpha1.PhaseProgressing, "Analyzing", "").at(2, 5, 90*time.Second).
+				measure(60*time.Second, 2, 5, sr, "success-rate", "99.83", slogatev1alpha1.VerdictSuccessful, "").
+				measure(60*time.Second, 2, 5, p95, "p95-latency-ms", "", slogatev1alpha1.VerdictInconclusive, "canary served 12 requests, below the minimum of 50").
+				metric(slogatev1alpha1.MetricStatus{Template: sr, Metric: "success-rate", Step: 2, Successful: 1, LastMeasuredAt: ago(time.Minute)}).
+				metric(slogatev1alpha1.MetricStatus{Template: p95, Metric: "p95-latency-ms", Step: 2, Inconclusive: 1, LastMeasuredAt: ago(time.Minute)}).
+				condition(slogatev1alpha1.ConditionCanaryReady, metav1.ConditionTrue, "PodsReady", "1/1 canary pods ready", 9*time.Minute).
 				obj(),
 			Deployment: held.obj(),
 			Events: []corev1.Event{
@@ -53,36 +53,36 @@ func TestRenderStatus(t *testing.T) {
 		}},
 		"status_manual_pause.txt": {view: StatusView{
 			Release: makeRelease("web", "7d9f6c8b5").
-				steps(seedSteps()[0], v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{}}, seedSteps()[8]).
-				phase(v1alpha1.PhasePaused, "ManualPause", "waiting for kubectl slogate promote").at(1, 5, 20*time.Minute).
+				steps(seedSteps()[0], slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{}}, seedSteps()[8]).
+				phase(slogatev1alpha1.PhasePaused, "ManualPause", "waiting for kubectl slogate promote").at(1, 5, 20*time.Minute).
 				obj(),
-			Deployment: held.annotate(v1alpha1.ActionAnnotation, v1alpha1.ActionPromote).obj(),
+			Deployment: held.annotate(slogatev1alpha1.ActionAnnotation, slogatev1alpha1.ActionPromote).obj(),
 			Now:        now,
 		}},
 		"status_promoting.txt": {view: StatusView{
-			Release:    makeRelease("web", "7d9f6c8b5").phase(v1alpha1.PhasePromoting, "AllStepsPassed", "").at(9, 100, time.Minute).obj(),
+			Release:    makeRelease("web", "7d9f6c8b5").phase(slogatev1alpha1.PhasePromoting, "AllStepsPassed", "").at(9, 100, time.Minute).obj(),
 			Deployment: makeDeployment("web").obj(),
 			Now:        now,
 		}},
 		"status_succeeded.txt": {view: StatusView{
-			Release: makeRelease("web", "7d9f6c8b5").phase(v1alpha1.PhaseSucceeded, "Promoted", "revision 7d9f6c8b5 is stable").
+			Release: makeRelease("web", "7d9f6c8b5").phase(slogatev1alpha1.PhaseSucceeded, "Promoted", "revision 7d9f6c8b5 is stable").
 				at(9, 0, 2*time.Minute).finished(2*time.Minute).
-				condition(v1alpha1.ConditionCompleted, metav1.ConditionTrue, "Promoted", "", 2*time.Minute).obj(),
+				condition(slogatev1alpha1.ConditionCompleted, metav1.ConditionTrue, "Promoted", "", 2*time.Minute).obj(),
 			Deployment: makeDeployment("web").obj(),
 			Now:        now,
 		}},
 		"status_rolled_back.txt": {view: StatusView{
 			Release: makeRelease("web", "9a8b7c6d5").
-				phase(v1alpha1.PhaseRolledBack, "AnalysisFailed", "success-rate-check/success-rate: 91.2 is not >= 99.5 (3 failures, limit 2)").
+				phase(slogatev1alpha1.PhaseRolledBack, "AnalysisFailed", "success-rate-check/success-rate: 91.2 is not >= 99.5 (3 failures, limit 2)").
 				at(2, 0, 4*time.Minute).finished(time.Minute).
-				measure(3*time.Minute, 2, 5, sr, "success-rate", "92.5", v1alpha1.VerdictFailed, "92.5 is not >= 99.5").
-				measure(2*time.Minute, 2, 5, sr, "success-rate", "91.7", v1alpha1.VerdictFailed, "91.7 is not >= 99.5").
-				measure(2*time.Minute, 2, 5, p95, "p95-latency-ms", "", v1alpha1.VerdictError, "query returned no data").
-				measure(time.Minute, 2, 5, sr, "success-rate", "91.2", v1alpha1.VerdictFailed, "91.2 is not >= 99.5").
-				condition(v1alpha1.ConditionAnalysisPassing, metav1.ConditionFalse, "AnalysisFailed", "success-rate below 99.5", time.Minute).
-				condition(v1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, "RolledBack", "100% on stable", time.Minute).
+				measure(3*time.Minute, 2, 5, sr, "success-rate", "92.5", slogatev1alpha1.VerdictFailed, "92.5 is not >= 99.5").
+				measure(2*time.Minute, 2, 5, sr, "success-rate", "91.7", slogatev1alpha1.VerdictFailed, "91.7 is not >= 99.5").
+				measure(2*time.Minute, 2, 5, p95, "p95-latency-ms", "", slogatev1alpha1.VerdictError, "query returned no data").
+				measure(time.Minute, 2, 5, sr, "success-rate", "91.2", slogatev1alpha1.VerdictFailed, "91.2 is not >= 99.5").
+				condition(slogatev1alpha1.ConditionAnalysisPassing, metav1.ConditionFalse, "AnalysisFailed", "success-rate below 99.5", time.Minute).
+				condition(slogatev1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, "RolledBack", "100% on stable", time.Minute).
 				obj(),
-			Deployment: makeDeployment("web").paused().annotate(v1alpha1.FailedRevisionAnnotation, "9a8b7c6d5").obj(),
+			Deployment: makeDeployment("web").paused().annotate(slogatev1alpha1.FailedRevisionAnnotation, "9a8b7c6d5").obj(),
 			Events: []corev1.Event{
 				event("Release", "web-9a8b7c6d5", corev1.EventTypeWarning, "RolledBack", "analysis failed: success-rate 91.2 < 99.5\nall traffic on stable", time.Minute, 1),
 				event("Release", "web-9a8b7c6d5", corev1.EventTypeWarning, "MeasurementFailed", "success-rate 91.2", time.Minute, 3),
@@ -90,17 +90,17 @@ func TestRenderStatus(t *testing.T) {
 			Now: now,
 		}},
 		"status_new_release_no_deployment.txt": {view: StatusView{
-			Release: func() *v1alpha1.Release {
+			Release: func() *slogatev1alpha1.Release {
 				r := makeRelease("web", "7d9f6c8b5").obj()
-				r.Spec.HTTPRoutes, r.Spec.Policy, r.Status = nil, "", v1alpha1.ReleaseStatus{}
+				r.Spec.HTTPRoutes, r.Spec.Policy, r.Status = nil, "", slogatev1alpha1.ReleaseStatus{}
 				return r
 			}(),
 			Now: now,
 		}},
 		"status_truncated.txt": {view: StatusView{Release: many.obj(), Deployment: held.obj(), Events: manyEvents, Now: now}},
 		"status_escapes.txt": {view: StatusView{
-			Release: makeRelease("web", "7d9f6c8b5").phase(v1alpha1.PhaseProgressing, "Analyzing", "evil \x1b[31mred\x1b[0m text").at(0, 5, time.Second).
-				measure(time.Second, 2, 5, sr, "success-rate", "1\x1b[2J", v1alpha1.VerdictFailed, "a\tb").obj(),
+			Release: makeRelease("web", "7d9f6c8b5").phase(slogatev1alpha1.PhaseProgressing, "Analyzing", "evil \x1b[31mred\x1b[0m text").at(0, 5, time.Second).
+				measure(time.Second, 2, 5, sr, "success-rate", "1\x1b[2J", slogatev1alpha1.VerdictFailed, "a\tb").obj(),
 			Now: now,
 		}},
 	}
@@ -141,17 +141,17 @@ func TestWeightBar(t *testing.T) {
 func TestDescribeStep(t *testing.T) {
 	v := "2m"
 	tests := map[string]struct {
-		step v1alpha1.CanaryStep
+		step slogatev1alpha1.CanaryStep
 		want string
 	}{
 		"weight":       {step: seedSteps()[3], want: "setWeight 25%"},
 		"timed pause":  {step: seedSteps()[1], want: "pause 3m0s"},
-		"manual pause": {step: v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{}}, want: "pause until promoted"},
+		"manual pause": {step: slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{}}, want: "pause until promoted"},
 		"analysis":     {step: seedSteps()[2], want: "analysis success-rate-check, latency-p95-check"},
 		"analysis with cluster template and args": {
-			step: v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{
-				Templates: []v1alpha1.TemplateRef{{TemplateName: "slo", ClusterScope: true}},
-				Args:      []v1alpha1.Argument{{Name: "window", Value: &v}, {Name: "svc"}},
+			step: slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{
+				Templates: []slogatev1alpha1.TemplateRef{{TemplateName: "slo", ClusterScope: true}},
+				Args:      []slogatev1alpha1.Argument{{Name: "window", Value: &v}, {Name: "svc"}},
 			}},
 			want: "analysis slo (cluster) [window=2m svc=<unset>]",
 		},

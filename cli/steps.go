@@ -5,12 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // DescribeStep says in a few words what a step does: "setWeight 25%", "pause 3m0s",
 // "pause until promoted", "analysis success-rate-check, latency-p95-check".
-func DescribeStep(s v1alpha1.CanaryStep) string {
+func DescribeStep(s slogatev1alpha1.CanaryStep) string {
 	switch {
 	case s.SetWeight != nil:
 		return fmt.Sprintf("setWeight %d%%", *s.SetWeight)
@@ -48,14 +48,14 @@ func DescribeStep(s v1alpha1.CanaryStep) string {
 
 // StepProgress is "x/n": the number of the current step (1-based) and the number of steps. A
 // release past its last step shows n/n.
-func StepProgress(r *v1alpha1.Release) string {
+func StepProgress(r *slogatev1alpha1.Release) string {
 	n := len(r.Spec.Steps)
 	cur := min(int(r.Status.StepIndex)+1, n)
 	return fmt.Sprintf("%d/%d", cur, n)
 }
 
 // currentStepNote says what the current step is waiting for.
-func currentStepNote(r *v1alpha1.Release, s v1alpha1.CanaryStep, now time.Time) string {
+func currentStepNote(r *slogatev1alpha1.Release, s slogatev1alpha1.CanaryStep, now time.Time) string {
 	var since time.Duration
 	if r.Status.StepStartedAt != nil {
 		since = now.Sub(r.Status.StepStartedAt.Time)

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -23,7 +23,7 @@ type actionOptions struct {
 }
 
 var actionHelp = map[string]struct{ short, long, example string }{
-	v1alpha1.ActionPromote: {
+	slogatev1alpha1.ActionPromote: {
 		short: "Go on past a manual pause or the current step (--full: skip every remaining step)",
 		long: `Ask the analyzer to go on with the release of a Deployment: past a manual pause, or past the current
 step. With --full, every remaining step is skipped and the canary revision is promoted.
@@ -33,7 +33,7 @@ A release that has ended cannot be promoted.`,
 		example: `  kubectl slogate promote web -n shop
   kubectl slogate promote web -n shop --full`,
 	},
-	v1alpha1.ActionAbort: {
+	slogatev1alpha1.ActionAbort: {
 		short: "Roll the release back now: all traffic to stable, canary removed",
 		long: `Ask the analyzer to roll the release of a Deployment back now: traffic goes to the stable revision
 first, then the canary is removed. The Deployment stays paused on the aborted template; "kubectl slogate
@@ -43,7 +43,7 @@ The request is the annotation slogate.io/action on the Deployment; the analyzer 
 A release that has ended cannot be aborted.`,
 		example: `  kubectl slogate abort web -n shop`,
 	},
-	v1alpha1.ActionRetry: {
+	slogatev1alpha1.ActionRetry: {
 		short: "Start a rolled-back release again",
 		long: `Ask the analyzer to start a new release of the revision that was rolled back, from the first step.
 
@@ -64,7 +64,7 @@ func newActionCommand(o *Options, verb, action string) *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE:    func(cmd *cobra.Command, args []string) error { return ao.run(cmd.Context(), args[0]) },
 	}
-	if action == v1alpha1.ActionPromote {
+	if action == slogatev1alpha1.ActionPromote {
 		cmd.Flags().BoolVar(&ao.full, "full", false, "Skip every remaining step and promote the canary revision.")
 	}
 	return cmd
@@ -73,7 +73,7 @@ func newActionCommand(o *Options, verb, action string) *cobra.Command {
 func (o *actionOptions) run(ctx context.Context, name string) error {
 	action := o.action
 	if o.full {
-		action = v1alpha1.ActionPromoteFull
+		action = slogatev1alpha1.ActionPromoteFull
 	}
 	ns, err := o.namespace()
 	if err != nil {
@@ -116,18 +116,18 @@ func request(ctx context.Context, c client.Client, t *target, action string) (st
 		return "", err
 	}
 	d := t.deployment
-	switch pending := d.Annotations[v1alpha1.ActionAnnotation]; pending {
+	switch pending := d.Annotations[slogatev1alpha1.ActionAnnotation]; pending {
 	case "":
 	case action:
 		return fmt.Sprintf("release %s: %s already requested; waiting for the analyzer to take it", t.release.Name, action), nil
 	default:
 		return "", fmt.Errorf("deployment %s/%s already has a pending action %q that the analyzer has not taken yet (is it running?); "+
 			"to replace it: kubectl annotate deployment %s -n %s --overwrite %s=%s",
-			d.Namespace, d.Name, pending, d.Name, d.Namespace, v1alpha1.ActionAnnotation, action)
+			d.Namespace, d.Name, pending, d.Name, d.Namespace, slogatev1alpha1.ActionAnnotation, action)
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
 		"resourceVersion": d.ResourceVersion,
-		"annotations":     map[string]string{v1alpha1.ActionAnnotation: action},
+		"annotations":     map[string]string{slogatev1alpha1.ActionAnnotation: action},
 	}})
 	if err != nil {
 		return "", err
@@ -139,5 +139,5 @@ func request(ctx context.Context, c client.Client, t *target, action string) (st
 		return "", fmt.Errorf("annotating deployment %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	return fmt.Sprintf("release %s: %s requested (%s=%s on deployment %s); the analyzer takes it and removes the annotation",
-		t.release.Name, action, v1alpha1.ActionAnnotation, action, d.Name), nil
+		t.release.Name, action, slogatev1alpha1.ActionAnnotation, action, d.Name), nil
 }

@@ -8,7 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -50,7 +50,7 @@ func (o *listOptions) run(ctx context.Context) error {
 	if !o.allNamespaces {
 		opts = append(opts, client.InNamespace(ns))
 	}
-	var list v1alpha1.ReleaseList
+	var list slogatev1alpha1.ReleaseList
 	if err := c.List(ctx, &list, opts...); err != nil {
 		return fmt.Errorf("listing releases: %w", err)
 	}
@@ -60,7 +60,7 @@ func (o *listOptions) run(ctx context.Context) error {
 			return err
 		}
 		for i := range list.Items {
-			list.Items[i].SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Release"))
+			list.Items[i].SetGroupVersionKind(slogatev1alpha1.GroupVersion.WithKind("Release"))
 		}
 		return p.PrintObj(&list, o.Out)
 	}

@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -30,7 +30,7 @@ var now = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 func namespace(name string, optedIn bool) *corev1.Namespace {
 	n := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if optedIn {
-		n.Labels = map[string]string{v1alpha1.NamespaceOptInLabel: v1alpha1.NamespaceOptInValue}
+		n.Labels = map[string]string{slogatev1alpha1.NamespaceOptInLabel: slogatev1alpha1.NamespaceOptInValue}
 	}
 	return n
 }
@@ -46,8 +46,8 @@ func makeDeployment(ns, name string) *deploymentBuilder {
 
 func (b *deploymentBuilder) held(stable, canary string) *deploymentBuilder {
 	b.d.Spec.Paused = true
-	b.d.Annotations[v1alpha1.StableRevisionAnnotation] = stable
-	b.d.Annotations[v1alpha1.CanaryRevisionAnnotation] = canary
+	b.d.Annotations[slogatev1alpha1.StableRevisionAnnotation] = stable
+	b.d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation] = canary
 	return b
 }
 
@@ -58,14 +58,14 @@ func (b *deploymentBuilder) annotate(k, v string) *deploymentBuilder {
 
 func (b *deploymentBuilder) obj() *appsv1.Deployment { return b.d.DeepCopy() }
 
-func makeRelease(ns, deployment, canary string, phase v1alpha1.ReleasePhase) *v1alpha1.Release {
+func makeRelease(ns, deployment, canary string, phase slogatev1alpha1.ReleasePhase) *slogatev1alpha1.Release {
 	w := int32(5)
-	return &v1alpha1.Release{
-		ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ReleaseName(deployment, canary), Namespace: ns,
+	return &slogatev1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: slogatev1alpha1.ReleaseName(deployment, canary), Namespace: ns,
 			CreationTimestamp: metav1.NewTime(now.Add(-5 * time.Minute))},
-		Spec: v1alpha1.ReleaseSpec{DeploymentName: deployment, StableRevision: "stable1", CanaryRevision: canary,
-			Policy: "default", Steps: []v1alpha1.CanaryStep{{SetWeight: &w}, {Pause: &v1alpha1.PauseStep{}}}},
-		Status: v1alpha1.ReleaseStatus{Phase: phase, CanaryWeight: 5, StepIndex: 1, Reason: "Because"},
+		Spec: slogatev1alpha1.ReleaseSpec{DeploymentName: deployment, StableRevision: "stable1", CanaryRevision: canary,
+			Policy: "default", Steps: []slogatev1alpha1.CanaryStep{{SetWeight: &w}, {Pause: &slogatev1alpha1.PauseStep{}}}},
+		Status: slogatev1alpha1.ReleaseStatus{Phase: phase, CanaryWeight: 5, StepIndex: 1, Reason: "Because"},
 	}
 }
 
@@ -157,9 +157,9 @@ func TestFlagsReachTheCommand(t *testing.T) {
 func TestList(t *testing.T) {
 	objs := []client.Object{
 		namespace("shop", true), namespace("pay", true), namespace("plain", false),
-		makeRelease("shop", "web", "aaa", v1alpha1.PhaseProgressing),
-		makeRelease("shop", "api", "bbb", v1alpha1.PhaseSucceeded),
-		makeRelease("pay", "web", "ccc", v1alpha1.PhaseRolledBack),
+		makeRelease("shop", "web", "aaa", slogatev1alpha1.PhaseProgressing),
+		makeRelease("shop", "api", "bbb", slogatev1alpha1.PhaseSucceeded),
+		makeRelease("pay", "web", "ccc", slogatev1alpha1.PhaseRolledBack),
 	}
 	tests := map[string]struct {
 		args       []string
@@ -199,17 +199,17 @@ func TestList(t *testing.T) {
 }
 
 func TestListJSON(t *testing.T) {
-	out, _, err := run(t, newFakeClient(namespace("shop", true), makeRelease("shop", "web", "aaa", v1alpha1.PhasePaused)),
+	out, _, err := run(t, newFakeClient(namespace("shop", true), makeRelease("shop", "web", "aaa", slogatev1alpha1.PhasePaused)),
 		"list", "-n", "shop", "-o", "json")
 	if err != nil {
 		t.Fatalf("list: %v", err)
 	}
-	var got v1alpha1.ReleaseList
+	var got slogatev1alpha1.ReleaseList
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("output is not a ReleaseList: %v\n%s", err, out)
 	}
 	if len(got.Items) != 1 || got.Items[0].Name != "web-aaa" || got.Items[0].Kind != "Release" ||
-		got.Items[0].APIVersion != "slogate.io/v1alpha1" || got.Items[0].Status.Phase != v1alpha1.PhasePaused {
+		got.Items[0].APIVersion != "slogate.io/v1alpha1" || got.Items[0].Status.Phase != slogatev1alpha1.PhasePaused {
 		t.Errorf("list -o json = %+v", got.Items)
 	}
 }
@@ -218,8 +218,8 @@ func TestStatus(t *testing.T) {
 	objs := []client.Object{
 		namespace("shop", true), namespace("plain", false),
 		makeDeployment("shop", "web").held("stable1", "aaa").obj(),
-		makeRelease("shop", "web", "aaa", v1alpha1.PhasePaused),
-		makeRelease("shop", "web", "old", v1alpha1.PhaseRolledBack),
+		makeRelease("shop", "web", "aaa", slogatev1alpha1.PhasePaused),
+		makeRelease("shop", "web", "old", slogatev1alpha1.PhaseRolledBack),
 		makeDeployment("shop", "cold").obj(),
 		makeDeployment("shop", "fresh").held("stable1", "new").obj(),
 		makeDeployment("plain", "web").obj(),
@@ -288,41 +288,41 @@ func TestStatus(t *testing.T) {
 func TestActions(t *testing.T) {
 	tests := map[string]struct {
 		deployment     *appsv1.Deployment
-		phase          v1alpha1.ReleasePhase
+		phase          slogatev1alpha1.ReleasePhase
 		args           []string
 		wantAnnotation string
 		wantOut        string
 		wantErr        error
 		wantErrMsg     string
 	}{
-		"promote": {phase: v1alpha1.PhasePaused, args: []string{"promote", "web"}, wantAnnotation: v1alpha1.ActionPromote,
+		"promote": {phase: slogatev1alpha1.PhasePaused, args: []string{"promote", "web"}, wantAnnotation: slogatev1alpha1.ActionPromote,
 			wantOut: "release web-aaa: promote requested (slogate.io/action=promote on deployment web)"},
-		"promote --full":          {phase: v1alpha1.PhaseProgressing, args: []string{"promote", "web", "--full"}, wantAnnotation: v1alpha1.ActionPromoteFull},
-		"promote by release name": {phase: v1alpha1.PhasePaused, args: []string{"promote", "web-aaa"}, wantAnnotation: v1alpha1.ActionPromote},
-		"abort":                   {phase: v1alpha1.PhaseProgressing, args: []string{"abort", "web"}, wantAnnotation: v1alpha1.ActionAbort},
-		"abort while promoting":   {phase: v1alpha1.PhasePromoting, args: []string{"abort", "web"}, wantAnnotation: v1alpha1.ActionAbort},
-		"retry":                   {phase: v1alpha1.PhaseRolledBack, args: []string{"retry", "web"}, wantAnnotation: v1alpha1.ActionRetry},
-		"promote a succeeded release": {phase: v1alpha1.PhaseSucceeded, args: []string{"promote", "web"},
+		"promote --full":          {phase: slogatev1alpha1.PhaseProgressing, args: []string{"promote", "web", "--full"}, wantAnnotation: slogatev1alpha1.ActionPromoteFull},
+		"promote by release name": {phase: slogatev1alpha1.PhasePaused, args: []string{"promote", "web-aaa"}, wantAnnotation: slogatev1alpha1.ActionPromote},
+		"abort":                   {phase: slogatev1alpha1.PhaseProgressing, args: []string{"abort", "web"}, wantAnnotation: slogatev1alpha1.ActionAbort},
+		"abort while promoting":   {phase: slogatev1alpha1.PhasePromoting, args: []string{"abort", "web"}, wantAnnotation: slogatev1alpha1.ActionAbort},
+		"retry":                   {phase: slogatev1alpha1.PhaseRolledBack, args: []string{"retry", "web"}, wantAnnotation: slogatev1alpha1.ActionRetry},
+		"promote a succeeded release": {phase: slogatev1alpha1.PhaseSucceeded, args: []string{"promote", "web"},
 			wantErr: cli.ErrActionNotAllowed, wantErrMsg: "cannot promote release web-aaa: it is Succeeded"},
-		"promote a rolled back release": {phase: v1alpha1.PhaseRolledBack, args: []string{"promote", "web"},
+		"promote a rolled back release": {phase: slogatev1alpha1.PhaseRolledBack, args: []string{"promote", "web"},
 			wantErr: cli.ErrActionNotAllowed, wantErrMsg: `kubectl slogate retry web`},
-		"retry a running release": {phase: v1alpha1.PhaseProgressing, args: []string{"retry", "web"},
+		"retry a running release": {phase: slogatev1alpha1.PhaseProgressing, args: []string{"retry", "web"},
 			wantErr: cli.ErrActionNotAllowed, wantErrMsg: "only a rolled-back release can be retried"},
-		"abort an ended release": {phase: v1alpha1.PhaseAborted, args: []string{"abort", "web"},
+		"abort an ended release": {phase: slogatev1alpha1.PhaseAborted, args: []string{"abort", "web"},
 			wantErr: cli.ErrActionNotAllowed, wantErrMsg: "cannot abort release web-aaa: it is Aborted"},
 		"another action pending": {
-			deployment: makeDeployment("shop", "web").held("stable1", "aaa").annotate(v1alpha1.ActionAnnotation, v1alpha1.ActionPromote).obj(),
-			phase:      v1alpha1.PhasePaused, args: []string{"abort", "web"}, wantAnnotation: v1alpha1.ActionPromote,
+			deployment: makeDeployment("shop", "web").held("stable1", "aaa").annotate(slogatev1alpha1.ActionAnnotation, slogatev1alpha1.ActionPromote).obj(),
+			phase:      slogatev1alpha1.PhasePaused, args: []string{"abort", "web"}, wantAnnotation: slogatev1alpha1.ActionPromote,
 			wantErrMsg: `already has a pending action "promote"`,
 		},
 		"same action pending": {
-			deployment: makeDeployment("shop", "web").held("stable1", "aaa").annotate(v1alpha1.ActionAnnotation, v1alpha1.ActionPromote).obj(),
-			phase:      v1alpha1.PhasePaused, args: []string{"promote", "web"}, wantAnnotation: v1alpha1.ActionPromote,
+			deployment: makeDeployment("shop", "web").held("stable1", "aaa").annotate(slogatev1alpha1.ActionAnnotation, slogatev1alpha1.ActionPromote).obj(),
+			phase:      slogatev1alpha1.PhasePaused, args: []string{"promote", "web"}, wantAnnotation: slogatev1alpha1.ActionPromote,
 			wantOut: "promote already requested",
 		},
 		"no release": {deployment: makeDeployment("shop", "web").obj(), args: []string{"promote", "web"},
 			wantErrMsg: "no release for deployment web in namespace shop"},
-		"release not created yet": {deployment: makeDeployment("shop", "web").held("stable1", "zzz").obj(), phase: v1alpha1.PhaseSucceeded,
+		"release not created yet": {deployment: makeDeployment("shop", "web").held("stable1", "zzz").obj(), phase: slogatev1alpha1.PhaseSucceeded,
 			args: []string{"abort", "web"}, wantErrMsg: "release web-zzz of deployment shop/web has not been created yet"},
 	}
 	for name, tc := range tests {
@@ -355,8 +355,8 @@ func TestActions(t *testing.T) {
 			if err := c.Get(t.Context(), client.ObjectKeyFromObject(d), got); err != nil {
 				t.Fatal(err)
 			}
-			if a := got.Annotations[v1alpha1.ActionAnnotation]; a != tc.wantAnnotation {
-				t.Errorf("%s = %q, want %q", v1alpha1.ActionAnnotation, a, tc.wantAnnotation)
+			if a := got.Annotations[slogatev1alpha1.ActionAnnotation]; a != tc.wantAnnotation {
+				t.Errorf("%s = %q, want %q", slogatev1alpha1.ActionAnnotation, a, tc.wantAnnotation)
 			}
 		})
 	}
@@ -364,18 +364,18 @@ func TestActions(t *testing.T) {
 
 func TestStatusWatch(t *testing.T) {
 	tests := map[string]struct {
-		endPhase    v1alpha1.ReleasePhase
+		endPhase    slogatev1alpha1.ReleasePhase
 		wantErr     error
 		wantFinal   string
 		wantUpdates int
 	}{
-		"until it succeeds":   {endPhase: v1alpha1.PhaseSucceeded, wantFinal: "Phase:      Succeeded"},
-		"until it rolls back": {endPhase: v1alpha1.PhaseRolledBack, wantErr: ErrReleaseFailed, wantFinal: "Phase:      RolledBack"},
+		"until it succeeds":   {endPhase: slogatev1alpha1.PhaseSucceeded, wantFinal: "Phase:      Succeeded"},
+		"until it rolls back": {endPhase: slogatev1alpha1.PhaseRolledBack, wantErr: ErrReleaseFailed, wantFinal: "Phase:      RolledBack"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			c := newFakeClient(namespace("shop", true), makeDeployment("shop", "web").held("stable1", "aaa").obj(),
-				makeRelease("shop", "web", "aaa", v1alpha1.PhaseProgressing))
+				makeRelease("shop", "web", "aaa", slogatev1alpha1.PhaseProgressing))
 			t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "absent"))
 			out := &syncBuffer{}
 			done := make(chan error, 1)
@@ -385,7 +385,7 @@ func TestStatusWatch(t *testing.T) {
 			}()
 			waitFor(t, func() bool { return strings.Contains(out.String(), "Phase:      Progressing") })
 
-			r := &v1alpha1.Release{}
+			r := &slogatev1alpha1.Release{}
 			mustGet(t, c, "web-aaa", r)
 			r.Status.StepIndex, r.Status.CanaryWeight = 1, 25
 			mustUpdate(t, c, r)
@@ -416,7 +416,7 @@ func TestStatusWatch(t *testing.T) {
 
 func TestStatusWatchEndsAtOnceOnAnEndedRelease(t *testing.T) {
 	c := newFakeClient(namespace("shop", true), makeDeployment("shop", "web").obj(),
-		makeRelease("shop", "web", "aaa", v1alpha1.PhaseSucceeded))
+		makeRelease("shop", "web", "aaa", slogatev1alpha1.PhaseSucceeded))
 	out, _, err := run(t, c, "status", "web", "-n", "shop", "-w")
 	if err != nil {
 		t.Fatalf("status -w: %v", err)
@@ -428,7 +428,7 @@ func TestStatusWatchEndsAtOnceOnAnEndedRelease(t *testing.T) {
 
 func TestStatusWatchRedrawsOnATerminal(t *testing.T) {
 	c := newFakeClient(namespace("shop", true), makeDeployment("shop", "web").obj(),
-		makeRelease("shop", "web", "aaa", v1alpha1.PhaseRolledBack))
+		makeRelease("shop", "web", "aaa", slogatev1alpha1.PhaseRolledBack))
 	var out bytes.Buffer
 	o := &statusOptions{Options: &Options{IOStreams: genericiooptions.IOStreams{Out: &out}, Now: func() time.Time { return now }},
 		tty: ptr.To(true)}

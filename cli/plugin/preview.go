@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slogate/slogate/analyzer/policy"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -180,11 +180,11 @@ func dryRun(ctx context.Context, c client.Client, u *unstructured.Unstructured, 
 		return in, nil
 	}
 
-	var policies v1alpha1.RolloutPolicyList
+	var policies slogatev1alpha1.RolloutPolicyList
 	if err := c.List(ctx, &policies, client.InNamespace(ns)); err != nil {
 		return in, fmt.Errorf("listing rollout policies in namespace %s: %w", ns, err)
 	}
-	var clusterPolicies v1alpha1.ClusterRolloutPolicyList
+	var clusterPolicies slogatev1alpha1.ClusterRolloutPolicyList
 	if err := c.List(ctx, &clusterPolicies); err != nil && !apierrors.IsForbidden(err) {
 		return in, fmt.Errorf("listing cluster rollout policies: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Scheme knows the Kubernetes types and slogate's.
@@ -22,7 +22,7 @@ var Scheme = runtime.NewScheme()
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(Scheme))
+	utilruntime.Must(slogatev1alpha1.AddToScheme(Scheme))
 }
 
 // Options are shared by every command.
@@ -105,9 +105,9 @@ rolled back.`,
 	cmd.AddCommand(
 		newListCommand(o),
 		newStatusCommand(o),
-		newActionCommand(o, "promote", v1alpha1.ActionPromote),
-		newActionCommand(o, "abort", v1alpha1.ActionAbort),
-		newActionCommand(o, "retry", v1alpha1.ActionRetry),
+		newActionCommand(o, "promote", slogatev1alpha1.ActionPromote),
+		newActionCommand(o, "abort", slogatev1alpha1.ActionAbort),
+		newActionCommand(o, "retry", slogatev1alpha1.ActionRetry),
 		newPreviewCommand(o),
 	)
 	return cmd

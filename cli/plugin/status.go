@@ -14,7 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -94,12 +94,12 @@ func (o *statusOptions) show(ctx context.Context, c client.Client, t *target, p 
 			return fmt.Errorf("release %s has not been created yet", t.pending)
 		}
 		_, err := fmt.Fprintf(w, "Deployment %s/%s is held for revision %s: waiting for the analyzer to create release %s (is the analyzer running?)\n",
-			t.namespace, t.deployment.Name, t.deployment.Annotations[v1alpha1.CanaryRevisionAnnotation], t.pending)
+			t.namespace, t.deployment.Name, t.deployment.Annotations[slogatev1alpha1.CanaryRevisionAnnotation], t.pending)
 		return err
 	}
 	if p != nil {
 		r := t.release.DeepCopy()
-		r.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Release"))
+		r.SetGroupVersionKind(slogatev1alpha1.GroupVersion.WithKind("Release"))
 		return p.PrintObj(r, w)
 	}
 	evs, err := events(ctx, c, t)
@@ -136,7 +136,7 @@ func (o *statusOptions) follow(ctx context.Context, c client.WithWatch, ns, name
 	open := func() error {
 		var err error
 		if releases == nil {
-			if releases, err = c.Watch(ctx, &v1alpha1.ReleaseList{}, client.InNamespace(ns)); err != nil {
+			if releases, err = c.Watch(ctx, &slogatev1alpha1.ReleaseList{}, client.InNamespace(ns)); err != nil {
 				return fmt.Errorf("watching releases in namespace %s: %w", ns, err)
 			}
 		}
@@ -178,7 +178,7 @@ func (o *statusOptions) follow(ctx context.Context, c client.WithWatch, ns, name
 		if t.release == nil || !t.release.Status.Phase.IsTerminal() {
 			return false, nil
 		}
-		if t.release.Status.Phase == v1alpha1.PhaseSucceeded {
+		if t.release.Status.Phase == slogatev1alpha1.PhaseSucceeded {
 			return true, nil
 		}
 		return true, fmt.Errorf("%w: %s %s (%s): %s", ErrReleaseFailed, t.release.Name, t.release.Status.Phase,
@@ -229,7 +229,7 @@ func (o *statusOptions) follow(ctx context.Context, c client.WithWatch, ns, name
 // concerns reports whether a watch event is about the followed Deployment or one of its releases.
 func concerns(obj any, name, deployment string) bool {
 	switch o := obj.(type) {
-	case *v1alpha1.Release:
+	case *slogatev1alpha1.Release:
 		return o.Name == name || o.Spec.DeploymentName == deployment
 	case *appsv1.Deployment:
 		return o.Name == deployment

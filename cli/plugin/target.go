@@ -10,7 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/cli"
 )
 
@@ -20,7 +20,7 @@ type target struct {
 	// deployment is nil when NAME named a Release whose Deployment is gone.
 	deployment *appsv1.Deployment
 	// release is nil when the Deployment is held for a release the analyzer has not created yet.
-	release *v1alpha1.Release
+	release *slogatev1alpha1.Release
 	// pending names that release.
 	pending string
 }
@@ -34,7 +34,7 @@ func resolve(ctx context.Context, c client.Client, ns, name string) (*target, er
 	switch {
 	case err == nil:
 		t.deployment = d
-		var list v1alpha1.ReleaseList
+		var list slogatev1alpha1.ReleaseList
 		if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return nil, fmt.Errorf("listing releases in namespace %s: %w", ns, err)
 		}
@@ -54,7 +54,7 @@ func resolve(ctx context.Context, c client.Client, ns, name string) (*target, er
 		return nil, fmt.Errorf("reading deployment %s/%s: %w", ns, name, err)
 	}
 
-	r := &v1alpha1.Release{}
+	r := &slogatev1alpha1.Release{}
 	err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, r)
 	switch {
 	case apierrors.IsNotFound(err):

@@ -7,13 +7,13 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestActions(t *testing.T) {
 	ns := mustNamespace(t, true)
 	tests := map[string]struct {
-		phase v1alpha1.ReleasePhase
+		phase slogatev1alpha1.ReleasePhase
 		// pending is an action already on the Deployment.
 		pending string
 		args    []string
@@ -22,34 +22,34 @@ func TestActions(t *testing.T) {
 		// wantOut is in the output of a command that succeeds; wantErr in the error of one that fails.
 		wantOut, wantErr string
 	}{
-		"promote": {phase: v1alpha1.PhasePaused, args: []string{"promote"}, wantAction: v1alpha1.ActionPromote,
+		"promote": {phase: slogatev1alpha1.PhasePaused, args: []string{"promote"}, wantAction: slogatev1alpha1.ActionPromote,
 			wantOut: "promote requested (slogate.io/action=promote on deployment"},
-		"promote --full": {phase: v1alpha1.PhaseProgressing, args: []string{"promote", "--full"}, wantAction: v1alpha1.ActionPromoteFull,
+		"promote --full": {phase: slogatev1alpha1.PhaseProgressing, args: []string{"promote", "--full"}, wantAction: slogatev1alpha1.ActionPromoteFull,
 			wantOut: "promote-full requested"},
-		"abort":        {phase: v1alpha1.PhaseProgressing, args: []string{"abort"}, wantAction: v1alpha1.ActionAbort, wantOut: "abort requested"},
-		"abort paused": {phase: v1alpha1.PhasePaused, args: []string{"abort"}, wantAction: v1alpha1.ActionAbort, wantOut: "abort requested"},
-		"retry":        {phase: v1alpha1.PhaseRolledBack, args: []string{"retry"}, wantAction: v1alpha1.ActionRetry, wantOut: "retry requested"},
-		"same action again": {phase: v1alpha1.PhasePaused, pending: v1alpha1.ActionPromote, args: []string{"promote"},
-			wantAction: v1alpha1.ActionPromote, wantOut: "promote already requested; waiting for the analyzer to take it"},
+		"abort":        {phase: slogatev1alpha1.PhaseProgressing, args: []string{"abort"}, wantAction: slogatev1alpha1.ActionAbort, wantOut: "abort requested"},
+		"abort paused": {phase: slogatev1alpha1.PhasePaused, args: []string{"abort"}, wantAction: slogatev1alpha1.ActionAbort, wantOut: "abort requested"},
+		"retry":        {phase: slogatev1alpha1.PhaseRolledBack, args: []string{"retry"}, wantAction: slogatev1alpha1.ActionRetry, wantOut: "retry requested"},
+		"same action again": {phase: slogatev1alpha1.PhasePaused, pending: slogatev1alpha1.ActionPromote, args: []string{"promote"},
+			wantAction: slogatev1alpha1.ActionPromote, wantOut: "promote already requested; waiting for the analyzer to take it"},
 
-		"promote a succeeded release": {phase: v1alpha1.PhaseSucceeded, args: []string{"promote"},
+		"promote a succeeded release": {phase: slogatev1alpha1.PhaseSucceeded, args: []string{"promote"},
 			wantErr: "is Succeeded: revision r1 is already stable; there is nothing to promote"},
-		"promote a rolled-back release": {phase: v1alpha1.PhaseRolledBack, args: []string{"promote", "--full"},
+		"promote a rolled-back release": {phase: slogatev1alpha1.PhaseRolledBack, args: []string{"promote", "--full"},
 			wantErr: `is RolledBack: it was rolled back; start it again with "kubectl slogate retry`},
-		"promote while promoting": {phase: v1alpha1.PhasePromoting, args: []string{"promote"},
+		"promote while promoting": {phase: slogatev1alpha1.PhasePromoting, args: []string{"promote"},
 			wantErr: "is Promoting: every step has passed and the Deployment is already rolling to revision r1"},
-		"abort a succeeded release": {phase: v1alpha1.PhaseSucceeded, args: []string{"abort"},
+		"abort a succeeded release": {phase: slogatev1alpha1.PhaseSucceeded, args: []string{"abort"},
 			wantErr: "is Succeeded: the release has ended and revision r1 is stable"},
-		"abort a rolled-back release": {phase: v1alpha1.PhaseRolledBack, args: []string{"abort"},
+		"abort a rolled-back release": {phase: slogatev1alpha1.PhaseRolledBack, args: []string{"abort"},
 			wantErr: "is RolledBack: the release has already ended"},
-		"abort an aborted release": {phase: v1alpha1.PhaseAborted, args: []string{"abort"},
+		"abort an aborted release": {phase: slogatev1alpha1.PhaseAborted, args: []string{"abort"},
 			wantErr: "is Aborted: the release has already ended"},
-		"retry a running release": {phase: v1alpha1.PhaseProgressing, args: []string{"retry"},
+		"retry a running release": {phase: slogatev1alpha1.PhaseProgressing, args: []string{"retry"},
 			wantErr: "is Progressing: the release is still running; only a rolled-back release can be retried"},
-		"retry a succeeded release": {phase: v1alpha1.PhaseSucceeded, args: []string{"retry"},
+		"retry a succeeded release": {phase: slogatev1alpha1.PhaseSucceeded, args: []string{"retry"},
 			wantErr: "is Succeeded: only a rolled-back release can be retried"},
-		"another action pending": {phase: v1alpha1.PhasePaused, pending: v1alpha1.ActionPromote, args: []string{"abort"},
-			wantAction: v1alpha1.ActionPromote, wantErr: `already has a pending action "promote" that the analyzer has not taken yet`},
+		"another action pending": {phase: slogatev1alpha1.PhasePaused, pending: slogatev1alpha1.ActionPromote, args: []string{"abort"},
+			wantAction: slogatev1alpha1.ActionPromote, wantErr: `already has a pending action "promote" that the analyzer has not taken yet`},
 	}
 	i := 0
 	for name, tc := range tests {
@@ -59,7 +59,7 @@ func TestActions(t *testing.T) {
 				d := fmt.Sprintf("app%d", i)
 				opts := []func(*appsv1.Deployment){held("stable0", "r1")}
 				if tc.pending != "" {
-					opts = append(opts, annotated(v1alpha1.ActionAnnotation, tc.pending))
+					opts = append(opts, annotated(slogatev1alpha1.ActionAnnotation, tc.pending))
 				}
 				mustCreate(t, deployment(ns, d, opts...))
 				mustCreateRelease(t, release(ns, d, "r1", tc.phase))
@@ -75,7 +75,7 @@ func TestActions(t *testing.T) {
 					t.Errorf("stdout %q does not contain %q", r.stdout, tc.wantOut)
 				}
 				if got := actionOf(t, ns, d); got != tc.wantAction {
-					t.Errorf("%s on the Deployment = %q, want %q", v1alpha1.ActionAnnotation, got, tc.wantAction)
+					t.Errorf("%s on the Deployment = %q, want %q", slogatev1alpha1.ActionAnnotation, got, tc.wantAction)
 				}
 			})
 		}
@@ -100,7 +100,7 @@ func TestActionsWithoutRelease(t *testing.T) {
 			inv.mustFail(t, "unknown flag: --full", "abort", "fresh", "--full", "-n", ns)
 			for _, d := range []string{"norelease", "fresh"} {
 				if a := actionOf(t, ns, d); a != "" {
-					t.Errorf("a refused action left %s=%q on %s", v1alpha1.ActionAnnotation, a, d)
+					t.Errorf("a refused action left %s=%q on %s", slogatev1alpha1.ActionAnnotation, a, d)
 				}
 			}
 		})

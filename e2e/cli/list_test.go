@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // row returns the fields of the table row whose column col is value, without the AGE column.
@@ -37,9 +37,9 @@ func row(t *testing.T, table string, col int, value string) []string {
 
 func TestList(t *testing.T) {
 	ns, other := mustNamespace(t, true), mustNamespace(t, true)
-	mustCreateRelease(t, release(ns, "web", "aaa", v1alpha1.PhaseProgressing))
-	mustCreateRelease(t, release(ns, "api", "bbb", v1alpha1.PhaseSucceeded))
-	mustCreateRelease(t, release(other, "web", "ccc", v1alpha1.PhaseRolledBack))
+	mustCreateRelease(t, release(ns, "web", "aaa", slogatev1alpha1.PhaseProgressing))
+	mustCreateRelease(t, release(ns, "api", "bbb", slogatev1alpha1.PhaseSucceeded))
+	mustCreateRelease(t, release(other, "web", "ccc", slogatev1alpha1.PhaseRolledBack))
 
 	for _, inv := range invocations {
 		t.Run(inv.String(), func(t *testing.T) {
@@ -66,25 +66,25 @@ func TestList(t *testing.T) {
 				t.Errorf("list -A row web-aaa is in namespace %s, want %s", r[0], ns)
 			}
 
-			var list v1alpha1.ReleaseList
+			var list slogatev1alpha1.ReleaseList
 			if err := json.Unmarshal([]byte(inv.mustSucceed(t, "list", "-n", ns, "-o", "json").stdout), &list); err != nil {
 				t.Fatalf("list -o json: %v", err)
 			}
 			if got := names(list); !cmp.Equal(got, []string{"api-bbb", "web-aaa"}) {
 				t.Errorf("list -o json names = %v", got)
 			}
-			list = v1alpha1.ReleaseList{}
+			list = slogatev1alpha1.ReleaseList{}
 			if err := yaml.Unmarshal([]byte(inv.mustSucceed(t, "list", "-n", ns, "-o", "yaml").stdout), &list); err != nil {
 				t.Fatalf("list -o yaml: %v", err)
 			}
-			if got := names(list); !cmp.Equal(got, []string{"api-bbb", "web-aaa"}) || list.Items[1].Status.Phase != v1alpha1.PhaseProgressing {
+			if got := names(list); !cmp.Equal(got, []string{"api-bbb", "web-aaa"}) || list.Items[1].Status.Phase != slogatev1alpha1.PhaseProgressing {
 				t.Errorf("list -o yaml = %v (phase %s)", got, list.Items[1].Status.Phase)
 			}
 		})
 	}
 }
 
-func names(l v1alpha1.ReleaseList) []string {
+func names(l slogatev1alpha1.ReleaseList) []string {
 	var out []string
 	for _, r := range l.Items {
 		out = append(out, r.Name)

@@ -18,7 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/e2e/cluster"
 )
 
@@ -157,7 +157,7 @@ func mustNamespace(t *testing.T, optedIn bool) string {
 	t.Helper()
 	var labels map[string]string
 	if optedIn {
-		labels = map[string]string{v1alpha1.NamespaceOptInLabel: v1alpha1.NamespaceOptInValue}
+		labels = map[string]string{slogatev1alpha1.NamespaceOptInLabel: slogatev1alpha1.NamespaceOptInValue}
 	}
 	return env.MustCreateNamespace(t, "", labels).Name
 }
@@ -189,8 +189,8 @@ func held(stable, canary string) func(*appsv1.Deployment) {
 		if d.Annotations == nil {
 			d.Annotations = map[string]string{}
 		}
-		d.Annotations[v1alpha1.StableRevisionAnnotation] = stable
-		d.Annotations[v1alpha1.CanaryRevisionAnnotation] = canary
+		d.Annotations[slogatev1alpha1.StableRevisionAnnotation] = stable
+		d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation] = canary
 	}
 }
 
@@ -212,24 +212,24 @@ func mustCreate(t *testing.T, obj client.Object) {
 }
 
 // release returns a Release of deployment's canary revision in phase, at step 2 of the seed's schedule.
-func release(ns, deployment, canary string, phase v1alpha1.ReleasePhase) *v1alpha1.Release {
+func release(ns, deployment, canary string, phase slogatev1alpha1.ReleasePhase) *slogatev1alpha1.Release {
 	now := metav1.Now()
-	return &v1alpha1.Release{
-		ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.ReleaseName(deployment, canary), Namespace: ns},
-		Spec: v1alpha1.ReleaseSpec{
+	return &slogatev1alpha1.Release{
+		ObjectMeta: metav1.ObjectMeta{Name: slogatev1alpha1.ReleaseName(deployment, canary), Namespace: ns},
+		Spec: slogatev1alpha1.ReleaseSpec{
 			DeploymentName: deployment, StableRevision: "stable0", CanaryRevision: canary, Policy: "default",
 			Steps:         seedSteps(),
 			StableService: deployment + "-stable", CanaryService: deployment + "-canary",
 			HTTPRoutes: []string{deployment},
 		},
-		Status: v1alpha1.ReleaseStatus{
+		Status: slogatev1alpha1.ReleaseStatus{
 			Phase: phase, Reason: "Testing", StepIndex: 2, CanaryWeight: 5, StartedAt: &now, StepStartedAt: &now,
-			Measurements: []v1alpha1.Measurement{{
+			Measurements: []slogatev1alpha1.Measurement{{
 				Template: "success-rate-check", Metric: "success-rate", Step: 2, Weight: 5,
-				Value: "99.87", Verdict: v1alpha1.VerdictSuccessful, Time: now,
+				Value: "99.87", Verdict: slogatev1alpha1.VerdictSuccessful, Time: now,
 			}},
 			Conditions: []metav1.Condition{{
-				Type: v1alpha1.ConditionCanaryReady, Status: metav1.ConditionTrue, Reason: "PodsReady",
+				Type: slogatev1alpha1.ConditionCanaryReady, Status: metav1.ConditionTrue, Reason: "PodsReady",
 				Message: "2/2 canary pods ready", LastTransitionTime: now,
 			}},
 		},
@@ -237,7 +237,7 @@ func release(ns, deployment, canary string, phase v1alpha1.ReleasePhase) *v1alph
 }
 
 // mustCreateRelease creates a Release with its status (a subresource, so written in a second call).
-func mustCreateRelease(t *testing.T, r *v1alpha1.Release) *v1alpha1.Release {
+func mustCreateRelease(t *testing.T, r *slogatev1alpha1.Release) *slogatev1alpha1.Release {
 	t.Helper()
 	status := r.Status
 	mustCreate(t, r)
@@ -249,9 +249,9 @@ func mustCreateRelease(t *testing.T, r *v1alpha1.Release) *v1alpha1.Release {
 }
 
 // mustUpdateReleaseStatus changes a Release's status.
-func mustUpdateReleaseStatus(t *testing.T, ns, name string, change func(*v1alpha1.ReleaseStatus)) {
+func mustUpdateReleaseStatus(t *testing.T, ns, name string, change func(*slogatev1alpha1.ReleaseStatus)) {
 	t.Helper()
-	r := &v1alpha1.Release{}
+	r := &slogatev1alpha1.Release{}
 	if err := env.Client().Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, r); err != nil {
 		t.Fatal(err)
 	}
@@ -268,18 +268,18 @@ func actionOf(t *testing.T, ns, name string) string {
 	if err := env.Client().Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, d); err != nil {
 		t.Fatal(err)
 	}
-	return d.Annotations[v1alpha1.ActionAnnotation]
+	return d.Annotations[slogatev1alpha1.ActionAnnotation]
 }
 
-func seedSteps() []v1alpha1.CanaryStep {
-	analysis := v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+func seedSteps() []slogatev1alpha1.CanaryStep {
+	analysis := slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 		{TemplateName: "success-rate-check"}, {TemplateName: "latency-p95-check"},
 	}}}
-	weight := func(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-	pause := func(d time.Duration) v1alpha1.CanaryStep {
-		return v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+	weight := func(w int32) slogatev1alpha1.CanaryStep { return slogatev1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
+	pause := func(d time.Duration) slogatev1alpha1.CanaryStep {
+		return slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
 	}
-	return []v1alpha1.CanaryStep{
+	return []slogatev1alpha1.CanaryStep{
 		weight(5), pause(180 * time.Second), analysis,
 		weight(25), pause(300 * time.Second), analysis,
 		weight(50), pause(300 * time.Second), weight(100),

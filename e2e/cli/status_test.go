@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func event(ns, name, kind, object, reason, message string) *corev1.Event {
@@ -46,8 +46,8 @@ func hasLine(out string, parts ...string) bool {
 func TestStatus(t *testing.T) {
 	ns := mustNamespace(t, true)
 	mustCreate(t, deployment(ns, "web", held("stable0", "aaa")))
-	mustCreateRelease(t, release(ns, "web", "aaa", v1alpha1.PhaseProgressing))
-	mustCreateRelease(t, release(ns, "web", "old", v1alpha1.PhaseRolledBack))
+	mustCreateRelease(t, release(ns, "web", "aaa", slogatev1alpha1.PhaseProgressing))
+	mustCreateRelease(t, release(ns, "web", "old", slogatev1alpha1.PhaseRolledBack))
 	mustCreate(t, event(ns, "e1", "Release", "web-aaa", "WeightSet", "canary weight set to 5%"))
 	mustCreate(t, event(ns, "e2", "Deployment", "web", "ReleaseStarted", "canary release of revision aaa started"))
 	mustCreate(t, event(ns, "e3", "Release", "web-old", "RolledBack", "an event of the older release"))
@@ -95,14 +95,14 @@ func TestStatus(t *testing.T) {
 				}
 			}
 
-			var r v1alpha1.Release
+			var r slogatev1alpha1.Release
 			if err := yaml.Unmarshal([]byte(inv.mustSucceed(t, "status", "web", "-n", ns, "-o", "yaml").stdout), &r); err != nil {
 				t.Fatalf("status -o yaml: %v", err)
 			}
 			if r.Name != "web-aaa" || r.Kind != "Release" || r.Status.CanaryWeight != 5 || len(r.Status.Measurements) != 1 {
 				t.Errorf("status -o yaml = %s %s weight %d, %d measurements", r.Kind, r.Name, r.Status.CanaryWeight, len(r.Status.Measurements))
 			}
-			r = v1alpha1.Release{}
+			r = slogatev1alpha1.Release{}
 			if err := json.Unmarshal([]byte(inv.mustSucceed(t, "status", "web-aaa", "-n", ns, "-o", "json").stdout), &r); err != nil {
 				t.Fatalf("status -o json: %v", err)
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/e2e/cluster"
 )
 
@@ -79,17 +79,17 @@ func TestStatusWatch(t *testing.T) {
 			// The webhook has held the Deployment; the analyzer has not made the Release yet.
 			w.mustShow(t, "waiting for the analyzer to create release "+name+"-w1")
 
-			r := release(ns, name, "w1", v1alpha1.PhaseProgressing)
+			r := release(ns, name, "w1", slogatev1alpha1.PhaseProgressing)
 			r.Status.StepIndex, r.Status.CanaryWeight = 0, 5
 			mustCreateRelease(t, r)
 			w.mustShow(t, "Release:    "+name+"-w1")
 			w.mustShow(t, "canary   5% [██░")
 
-			mustUpdateReleaseStatus(t, ns, r.Name, func(s *v1alpha1.ReleaseStatus) { s.StepIndex, s.CanaryWeight = 3, 25 })
+			mustUpdateReleaseStatus(t, ns, r.Name, func(s *slogatev1alpha1.ReleaseStatus) { s.StepIndex, s.CanaryWeight = 3, 25 })
 			w.mustShow(t, "canary  25% [██████████░")
 
-			mustUpdateReleaseStatus(t, ns, r.Name, func(s *v1alpha1.ReleaseStatus) {
-				s.Phase, s.Reason, s.StepIndex, s.CanaryWeight = v1alpha1.PhaseSucceeded, "Promoted", 9, 0
+			mustUpdateReleaseStatus(t, ns, r.Name, func(s *slogatev1alpha1.ReleaseStatus) {
+				s.Phase, s.Reason, s.StepIndex, s.CanaryWeight = slogatev1alpha1.PhaseSucceeded, "Promoted", 9, 0
 			})
 			if code := w.mustEnd(t); code != 0 {
 				t.Fatalf("status --watch of a release that succeeded: exit %d, want 0; stderr %s", code, w.stderr.String())
@@ -115,12 +115,12 @@ func TestStatusWatchRolledBack(t *testing.T) {
 		t.Run(inv.String(), func(t *testing.T) {
 			name := "web-" + inv.String()
 			mustCreate(t, deployment(ns, name, held("stable0", "bad")))
-			mustCreateRelease(t, release(ns, name, "bad", v1alpha1.PhaseProgressing))
+			mustCreateRelease(t, release(ns, name, "bad", slogatev1alpha1.PhaseProgressing))
 			w := startWatch(t, inv, ns, name)
 			w.mustShow(t, "Phase:      Progressing")
 
-			mustUpdateReleaseStatus(t, ns, name+"-bad", func(s *v1alpha1.ReleaseStatus) {
-				s.Phase, s.Reason, s.Message, s.CanaryWeight = v1alpha1.PhaseRolledBack, "AnalysisFailed", "success-rate 91.2 < 99.5", 0
+			mustUpdateReleaseStatus(t, ns, name+"-bad", func(s *slogatev1alpha1.ReleaseStatus) {
+				s.Phase, s.Reason, s.Message, s.CanaryWeight = slogatev1alpha1.PhaseRolledBack, "AnalysisFailed", "success-rate 91.2 < 99.5", 0
 			})
 			if code := w.mustEnd(t); code != 1 {
 				t.Fatalf("status --watch of a release that was rolled back: exit %d, want 1", code)
@@ -138,7 +138,7 @@ func TestStatusWatchRolledBack(t *testing.T) {
 func TestStatusWatchOfAnEndedRelease(t *testing.T) {
 	ns := mustNamespace(t, true)
 	mustCreate(t, deployment(ns, "web"))
-	mustCreateRelease(t, release(ns, "web", "done", v1alpha1.PhaseSucceeded))
+	mustCreateRelease(t, release(ns, "web", "done", slogatev1alpha1.PhaseSucceeded))
 	for _, inv := range invocations {
 		t.Run(inv.String(), func(t *testing.T) {
 			r := inv.mustSucceed(t, "status", "web", "-n", ns, "--watch")
