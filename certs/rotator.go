@@ -183,12 +183,15 @@ func (r *Rotator) pass(ctx context.Context) (time.Duration, error) {
 	if err := r.publishBundle(ctx, m, now); err != nil {
 		return 0, err
 	}
-	if err := r.serve(m.leaf); err != nil {
-		return 0, err
+	// Nothing to serve only while this replica waits out a clock behind the issuer's (plan).
+	if m.leaf != nil && m.leaf.key != nil {
+		if err := r.serve(m.leaf); err != nil {
+			return 0, err
+		}
+		r.mu.Lock()
+		r.ready = true
+		r.mu.Unlock()
 	}
-	r.mu.Lock()
-	r.ready = true
-	r.mu.Unlock()
 
 	wait := r.opts.SyncInterval
 	if !d.next.IsZero() {

@@ -626,3 +626,25 @@ func TestRotatorStartBecomesReadyAndStops(t *testing.T) {
 		t.Fatalf("Start did not return within 10 s of the context ending")
 	}
 }
+
+// TestRotatorBehindTheIssuersClockWaits: a replica whose clock runs behind the one that issued
+// the stored CA neither replaces it nor fails; it serves once the stored state is valid for it.
+func TestRotatorBehindTheIssuersClockWaits(t *testing.T) {
+	cl := newCluster(t, true)
+	ahead := cl.mustRotator(t)
+	ahead.clock = clocktesting.NewFakeClock(t0.Add(30 * time.Second))
+	mustReconcile(t, ahead)
+	stored := cl.mustSecret(t)
+
+	behind := cl.mustRotator(t)
+	wait := mustReconcile(t, behind)
+	if got := cl.mustSecret(t); got.ResourceVersion != stored.ResourceVersion {
+		t.Errorf("a replica 30 s behind rewrote the Secret")
+	}
+	if err := behind.ReadyCheck(nil); err != nil {
+		t.Errorf("a replica behind the issuer serves the stored certificate (the apiserver checks validity by its own clock), but is not ready: %v", err)
+	}
+	if wait > cl.opts.SyncInterval {
+		t.Errorf("next pass in %v, want at most the sync interval", wait)
+	}
+}
