@@ -1,19 +1,19 @@
 package analysis
 
 import (
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
-// AppendMeasurements appends added to existing and bounds the result to v1alpha1.MaxMeasurements,
+// AppendMeasurements appends added to existing and bounds the result to slogatev1alpha1.MaxMeasurements,
 // oldest first. When there are too many it drops, oldest first: Successful measurements, then
 // the other ones, and last of all the measurements that decided: the latest of each metric at
 // each step, which is the one that failed, errored out or passed that step. The order is kept.
 // It never changes existing.
-func AppendMeasurements(existing, added []v1alpha1.Measurement) []v1alpha1.Measurement {
-	all := make([]v1alpha1.Measurement, 0, len(existing)+len(added))
+func AppendMeasurements(existing, added []slogatev1alpha1.Measurement) []slogatev1alpha1.Measurement {
+	all := make([]slogatev1alpha1.Measurement, 0, len(existing)+len(added))
 	all = append(all, existing...)
 	all = append(all, added...)
-	excess := len(all) - v1alpha1.MaxMeasurements
+	excess := len(all) - slogatev1alpha1.MaxMeasurements
 	if excess <= 0 {
 		return all
 	}
@@ -33,7 +33,7 @@ func AppendMeasurements(existing, added []v1alpha1.Measurement) []v1alpha1.Measu
 
 	drop := make([]bool, len(all))
 	passes := []func(i int) bool{
-		func(i int) bool { return !decided[i] && all[i].Verdict == v1alpha1.VerdictSuccessful },
+		func(i int) bool { return !decided[i] && all[i].Verdict == slogatev1alpha1.VerdictSuccessful },
 		func(i int) bool { return !decided[i] },
 		func(int) bool { return true },
 	}

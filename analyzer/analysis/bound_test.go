@@ -8,21 +8,21 @@ import (
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // ms makes n measurements of metric at step with verdict, their times counting from start.
-func ms(step int32, metric string, v v1alpha1.Verdict, n int, start int) []v1alpha1.Measurement {
-	out := make([]v1alpha1.Measurement, n)
+func ms(step int32, metric string, v slogatev1alpha1.Verdict, n int, start int) []slogatev1alpha1.Measurement {
+	out := make([]slogatev1alpha1.Measurement, n)
 	for i := range out {
-		out[i] = v1alpha1.Measurement{Template: "t", Metric: metric, Step: step, Verdict: v,
+		out[i] = slogatev1alpha1.Measurement{Template: "t", Metric: metric, Step: step, Verdict: v,
 			Time: metav1.NewTime(t0.Add(time.Duration(start+i) * time.Minute))}
 	}
 	return out
 }
 
-func cat(lists ...[]v1alpha1.Measurement) []v1alpha1.Measurement {
-	var out []v1alpha1.Measurement
+func cat(lists ...[]slogatev1alpha1.Measurement) []slogatev1alpha1.Measurement {
+	var out []slogatev1alpha1.Measurement
 	for _, l := range lists {
 		out = append(out, l...)
 	}
@@ -30,7 +30,7 @@ func cat(lists ...[]v1alpha1.Measurement) []v1alpha1.Measurement {
 }
 
 // ids names measurements by step, metric, verdict and minute, for readable diffs.
-func ids(ms []v1alpha1.Measurement) []string {
+func ids(ms []slogatev1alpha1.Measurement) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
 		out[i] = fmt.Sprintf("%d/%s/%s@%d", m.Step, m.Metric, m.Verdict, int(m.Time.Sub(t0)/time.Minute))
@@ -39,11 +39,11 @@ func ids(ms []v1alpha1.Measurement) []string {
 }
 
 func TestAppendMeasurements(t *testing.T) {
-	const limit = v1alpha1.MaxMeasurements
-	S, F, E, I := v1alpha1.VerdictSuccessful, v1alpha1.VerdictFailed, v1alpha1.VerdictError, v1alpha1.VerdictInconclusive
+	const limit = slogatev1alpha1.MaxMeasurements
+	S, F, E, I := slogatev1alpha1.VerdictSuccessful, slogatev1alpha1.VerdictFailed, slogatev1alpha1.VerdictError, slogatev1alpha1.VerdictInconclusive
 	cases := map[string]struct {
-		existing, added []v1alpha1.Measurement
-		want            []v1alpha1.Measurement
+		existing, added []slogatev1alpha1.Measurement
+		want            []slogatev1alpha1.Measurement
 	}{
 		"under the bound: everything, in order": {
 			existing: ms(0, "a", S, 3, 0),
@@ -76,16 +76,16 @@ func TestAppendMeasurements(t *testing.T) {
 			want: cat(ms(0, "a", I, 1, 0), ms(0, "b", F, 1, 1), ms(2, "a", E, 31, 11), ms(2, "b", E, 30, 42), ms(2, "a", F, 1, 72)),
 		},
 		"more deciding measurements than the bound: the oldest go": {
-			existing: func() []v1alpha1.Measurement {
-				var out []v1alpha1.Measurement
+			existing: func() []slogatev1alpha1.Measurement {
+				var out []slogatev1alpha1.Measurement
 				for i := range limit {
 					out = append(out, ms(int32(i), "a", F, 1, i)...)
 				}
 				return out
 			}(),
 			added: ms(int32(limit), "a", F, 1, limit),
-			want: func() []v1alpha1.Measurement {
-				var out []v1alpha1.Measurement
+			want: func() []slogatev1alpha1.Measurement {
+				var out []slogatev1alpha1.Measurement
 				for i := 1; i <= limit; i++ {
 					out = append(out, ms(int32(i), "a", F, 1, i)...)
 				}

@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // answer is what the fake Prometheus returns for a query.
@@ -91,7 +91,7 @@ var t0 = time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
 func newScheme(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(s); err != nil {
+	if err := slogatev1alpha1.AddToScheme(s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -102,26 +102,26 @@ func newReader(t *testing.T, objs ...client.Object) client.Reader {
 	return fake.NewClientBuilder().WithScheme(newScheme(t)).WithObjects(objs...).Build()
 }
 
-func clusterTemplate(name string, spec *v1alpha1.AnalysisTemplateSpec) *v1alpha1.ClusterAnalysisTemplate {
-	return &v1alpha1.ClusterAnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: *spec}
+func clusterTemplate(name string, spec *slogatev1alpha1.AnalysisTemplateSpec) *slogatev1alpha1.ClusterAnalysisTemplate {
+	return &slogatev1alpha1.ClusterAnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: *spec}
 }
 
-func namespacedTemplate(ns, name string, spec *v1alpha1.AnalysisTemplateSpec) *v1alpha1.AnalysisTemplate {
-	return &v1alpha1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: *spec}
+func namespacedTemplate(ns, name string, spec *slogatev1alpha1.AnalysisTemplateSpec) *slogatev1alpha1.AnalysisTemplate {
+	return &slogatev1alpha1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: *spec}
 }
 
 // makeRelease is the release of payments-api in prod at an analysis step that started at t0.
-func makeRelease() *v1alpha1.Release {
+func makeRelease() *slogatev1alpha1.Release {
 	started := metav1.NewTime(t0)
-	return &v1alpha1.Release{
+	return &slogatev1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "payments-api-c4n4ry"},
-		Spec: v1alpha1.ReleaseSpec{
+		Spec: slogatev1alpha1.ReleaseSpec{
 			DeploymentName: "payments-api",
 			StableRevision: "st4b1e",
 			CanaryRevision: "c4n4ry",
 		},
-		Status: v1alpha1.ReleaseStatus{
-			Phase:         v1alpha1.PhaseProgressing,
+		Status: slogatev1alpha1.ReleaseStatus{
+			Phase:         slogatev1alpha1.PhaseProgressing,
 			StepIndex:     2,
 			StepStartedAt: &started,
 			CanaryWeight:  5,
@@ -129,12 +129,12 @@ func makeRelease() *v1alpha1.Release {
 	}
 }
 
-func stepOf(refs ...v1alpha1.TemplateRef) *v1alpha1.AnalysisStep {
-	return &v1alpha1.AnalysisStep{Templates: refs}
+func stepOf(refs ...slogatev1alpha1.TemplateRef) *slogatev1alpha1.AnalysisStep {
+	return &slogatev1alpha1.AnalysisStep{Templates: refs}
 }
 
-func clusterRef(name string) v1alpha1.TemplateRef {
-	return v1alpha1.TemplateRef{TemplateName: name, ClusterScope: true}
+func clusterRef(name string) slogatev1alpha1.TemplateRef {
+	return slogatev1alpha1.TemplateRef{TemplateName: name, ClusterScope: true}
 }
 
 // harness runs a step call after call the way the release engine does: it stores the counters
@@ -142,12 +142,12 @@ func clusterRef(name string) v1alpha1.TemplateRef {
 type harness struct {
 	t       *testing.T
 	gate    *Gate
-	rel     *v1alpha1.Release
-	step    *v1alpha1.AnalysisStep
+	rel     *slogatev1alpha1.Release
+	step    *slogatev1alpha1.AnalysisStep
 	querier *fakeQuerier
 }
 
-func newHarness(t *testing.T, step *v1alpha1.AnalysisStep, objs ...client.Object) *harness {
+func newHarness(t *testing.T, step *slogatev1alpha1.AnalysisStep, objs ...client.Object) *harness {
 	t.Helper()
 	q := newFakeQuerier()
 	factory := QuerierFactoryFunc(func(string) (Querier, error) { return q, nil })

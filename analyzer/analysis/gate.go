@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // maxParallelQueries bounds the measurements one Analyze call runs at once.
@@ -91,8 +91,8 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 	}
 	wg.Wait()
 
-	last := map[int]*v1alpha1.Measurement{}
-	measurements := make([]v1alpha1.Measurement, 0, len(due))
+	last := map[int]*slogatev1alpha1.Measurement{}
+	measurements := make([]slogatev1alpha1.Measurement, 0, len(due))
 	for _, i := range due {
 		o := observations[i]
 		countMeasurement(o.verdict)
@@ -106,7 +106,7 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 	if out == gate.Running {
 		next := time.Time{}
 		for i, r := range runs {
-			if statuses[i].Phase == v1alpha1.VerdictFailed {
+			if statuses[i].Phase == slogatev1alpha1.VerdictFailed {
 				continue
 			}
 			if d := nextDue(r.metric, &statuses[i], stepStarted); next.IsZero() || d.Before(next) {
@@ -119,19 +119,19 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 }
 
 // currentStatuses returns the counters of every run at step, from the stored ones or new.
-func currentStatuses(runs []*metricRun, stored []v1alpha1.MetricStatus, step int32) []v1alpha1.MetricStatus {
+func currentStatuses(runs []*metricRun, stored []slogatev1alpha1.MetricStatus, step int32) []slogatev1alpha1.MetricStatus {
 	type key struct{ template, metric string }
-	byKey := map[key]v1alpha1.MetricStatus{}
+	byKey := map[key]slogatev1alpha1.MetricStatus{}
 	for _, st := range stored {
 		if st.Step == step {
 			byKey[key{st.Template, st.Metric}] = st
 		}
 	}
-	out := make([]v1alpha1.MetricStatus, len(runs))
+	out := make([]slogatev1alpha1.MetricStatus, len(runs))
 	for i, r := range runs {
 		st, ok := byKey[key{r.template, r.metric.Name}]
 		if !ok {
-			st = v1alpha1.MetricStatus{Template: r.template, Metric: r.metric.Name, Step: step}
+			st = slogatev1alpha1.MetricStatus{Template: r.template, Metric: r.metric.Name, Step: step}
 		}
 		out[i] = *st.DeepCopy()
 	}
@@ -141,10 +141,10 @@ func currentStatuses(runs []*metricRun, stored []v1alpha1.MetricStatus, step int
 // judge is the outcome of the step: Failed when a metric exceeded a limit, Successful when every
 // metric passed (its count of successes reached and its latest measurement Successful), Running
 // otherwise. last holds the measurements of this call by run index, for the message.
-func judge(runs []*metricRun, statuses []v1alpha1.MetricStatus, last map[int]*v1alpha1.Measurement) (gate.Outcome, string) {
+func judge(runs []*metricRun, statuses []slogatev1alpha1.MetricStatus, last map[int]*slogatev1alpha1.Measurement) (gate.Outcome, string) {
 	for i, r := range runs {
 		st := statuses[i]
-		if st.Phase != v1alpha1.VerdictFailed {
+		if st.Phase != slogatev1alpha1.VerdictFailed {
 			continue
 		}
 		msg := fmt.Sprintf("analysis failed: %s: %s", r.name(), breach(st, limitsOf(r.metric)))
@@ -158,7 +158,7 @@ func judge(runs []*metricRun, statuses []v1alpha1.MetricStatus, last map[int]*v1
 	for i, r := range runs {
 		st := statuses[i]
 		lim := limitsOf(r.metric)
-		if st.Phase == v1alpha1.VerdictSuccessful {
+		if st.Phase == slogatev1alpha1.VerdictSuccessful {
 			p := r.name()
 			if m := last[i]; m != nil {
 				p += " " + m.Value
@@ -179,7 +179,7 @@ func judge(runs []*metricRun, statuses []v1alpha1.MetricStatus, last map[int]*v1
 }
 
 // prepare resolves the step's templates and renders every metric's queries and conditions.
-func (g *Gate) prepare(ctx context.Context, rel *v1alpha1.Release, step *v1alpha1.AnalysisStep) ([]*metricRun, error) {
+func (g *Gate) prepare(ctx context.Context, rel *slogatev1alpha1.Release, step *slogatev1alpha1.AnalysisStep) ([]*metricRun, error) {
 	stepArgs := map[string]string{}
 	for i, a := range step.Args {
 		if a.Value == nil {
@@ -228,17 +228,17 @@ func (g *Gate) prepare(ctx context.Context, rel *v1alpha1.Release, step *v1alpha
 }
 
 // template fetches the template a ref names and says how messages name it.
-func (g *Gate) template(ctx context.Context, namespace string, ref v1alpha1.TemplateRef) (string, *v1alpha1.AnalysisTemplateSpec, error) {
+func (g *Gate) template(ctx context.Context, namespace string, ref slogatev1alpha1.TemplateRef) (string, *slogatev1alpha1.AnalysisTemplateSpec, error) {
 	if ref.ClusterScope {
 		name := "ClusterAnalysisTemplate " + ref.TemplateName
-		var t v1alpha1.ClusterAnalysisTemplate
+		var t slogatev1alpha1.ClusterAnalysisTemplate
 		if err := g.reader.Get(ctx, types.NamespacedName{Name: ref.TemplateName}, &t); err != nil {
 			return name, nil, fmt.Errorf("getting %s: %w", name, err)
 		}
 		return name, &t.Spec, nil
 	}
 	name := "AnalysisTemplate " + namespace + "/" + ref.TemplateName
-	var t v1alpha1.AnalysisTemplate
+	var t slogatev1alpha1.AnalysisTemplate
 	if err := g.reader.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.TemplateName}, &t); err != nil {
 		return name, nil, fmt.Errorf("getting %s: %w", name, err)
 	}
@@ -248,7 +248,7 @@ func (g *Gate) template(ctx context.Context, namespace string, ref v1alpha1.Temp
 // mergeArgs gives each of a template's arguments its value: the step's if the step has one, the
 // template's otherwise. An argument left without a value is an error. used collects the step
 // arguments a template declared.
-func mergeArgs(template string, declared []v1alpha1.Argument, step map[string]string, used map[string]bool) (map[string]string, error) {
+func mergeArgs(template string, declared []slogatev1alpha1.Argument, step map[string]string, used map[string]bool) (map[string]string, error) {
 	out := make(map[string]string, len(declared))
 	for _, a := range declared {
 		if v, ok := step[a.Name]; ok {
@@ -264,7 +264,7 @@ func mergeArgs(template string, declared []v1alpha1.Argument, step map[string]st
 	return out, nil
 }
 
-func (g *Gate) prepareMetric(rel *v1alpha1.Release, template string, m *v1alpha1.Metric, args map[string]string) (*metricRun, error) {
+func (g *Gate) prepareMetric(rel *slogatev1alpha1.Release, template string, m *slogatev1alpha1.Metric, args map[string]string) (*metricRun, error) {
 	prom := m.Provider.Prometheus
 	if prom == nil {
 		return nil, errors.New("no prometheus provider")

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 const (
@@ -29,7 +29,7 @@ const (
 type verdictPath struct {
 	metric      func(*metricBuilder)
 	answers     map[string]answer
-	wantVerdict v1alpha1.Verdict
+	wantVerdict slogatev1alpha1.Verdict
 	wantValue   string
 	// wantMessage is a part of the measurement's message.
 	wantMessage string
@@ -43,168 +43,168 @@ func verdictPaths() map[string]verdictPath {
 	return map[string]verdictPath{
 		"scalar meeting successCondition": {
 			answers:     map[string]answer{mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99.9", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictSuccessful, wantValue: "99.9", wantQuery: mainSent,
 		},
 		"float noise at the threshold": {
 			// 100 * (990/1000) as Prometheus computes it.
 			answers:     map[string]answer{mainSent: {value: scalar(98.99999999999999)}},
 			metric:      func(b *metricBuilder) { b.success("result[0] >= 99") },
-			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictSuccessful, wantValue: "99", wantQuery: mainSent,
 		},
 		"just below the threshold": {
 			answers:     map[string]answer{mainSent: {value: scalar(98.9999999)}},
 			metric:      func(b *metricBuilder) { b.success("result[0] >= 99") },
-			wantVerdict: v1alpha1.VerdictFailed, wantValue: "98.9999999", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictFailed, wantValue: "98.9999999", wantQuery: mainSent,
 			wantMessage: "value 98.9999999 does not meet successCondition result[0] >= 99",
 		},
 		"one-sample vector meeting successCondition": {
 			answers:     map[string]answer{mainSent: {value: vector(99.5)}},
-			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99.5", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictSuccessful, wantValue: "99.5", wantQuery: mainSent,
 		},
 		"value not meeting successCondition": {
 			answers:     map[string]answer{mainSent: {value: scalar(97.25)}},
-			wantVerdict: v1alpha1.VerdictFailed, wantValue: "97.25", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictFailed, wantValue: "97.25", wantQuery: mainSent,
 			wantMessage: "t/m: value 97.25 does not meet successCondition result[0] >= 99.5",
 		},
 		"failureCondition holds": {
 			metric:      func(b *metricBuilder) { b.failure("result[0] < 98") },
 			answers:     map[string]answer{mainSent: {value: scalar(97)}},
-			wantVerdict: v1alpha1.VerdictFailed, wantValue: "97", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictFailed, wantValue: "97", wantQuery: mainSent,
 			wantMessage: "t/m: value 97 meets failureCondition result[0] < 98",
 		},
 		"failureCondition holds while successCondition holds too": {
 			metric:      func(b *metricBuilder) { b.success("result[0] >= 0").failure("result[0] < 98") },
 			answers:     map[string]answer{mainSent: {value: scalar(97)}},
-			wantVerdict: v1alpha1.VerdictFailed, wantValue: "97", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictFailed, wantValue: "97", wantQuery: mainSent,
 			wantMessage: "meets failureCondition",
 		},
 		"only failureCondition, not holding": {
 			metric:      func(b *metricBuilder) { b.success("").failure("result[0] < 98") },
 			answers:     map[string]answer{mainSent: {value: scalar(99)}},
-			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictSuccessful, wantValue: "99", wantQuery: mainSent,
 		},
 		"query error": {
 			answers:     map[string]answer{mainSent: {err: promErr}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "t/m: query failed (bad_data)",
 		},
 		"query timeout": {
 			metric:      func(b *metricBuilder) { b.timeout(20 * time.Millisecond) },
 			answers:     map[string]answer{mainSent: {block: true}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "t/m: query timed out after 20ms",
 		},
 		"empty vector": {
 			answers:     map[string]answer{mainSent: {value: model.Vector{}}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "empty result",
 		},
 		"no answer at all": {
 			answers:     map[string]answer{mainSent: {}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "no result",
 		},
 		"NaN scalar": {
 			answers:     map[string]answer{mainSent: {value: scalar(nan)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "value is NaN",
 		},
 		"NaN sample": {
 			answers:     map[string]answer{mainSent: {value: vector(nan)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "value is NaN",
 		},
 		"+Inf": {
 			answers:     map[string]answer{mainSent: {value: vector(posInf)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "value is +Inf",
 		},
 		"-Inf": {
 			answers:     map[string]answer{mainSent: {value: scalar(negInf)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "value is -Inf",
 		},
 		"matrix": {
 			answers: map[string]answer{mainSent: {value: model.Matrix{
 				{Metric: model.Metric{}, Values: []model.SamplePair{{Value: 99.9}}},
 			}}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "result of type matrix where a scalar or a one-sample vector was expected",
 		},
 		"string": {
 			answers:     map[string]answer{mainSent: {value: &model.String{Value: "99.9"}}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "result of type string",
 		},
 		"vector with two samples": {
 			answers:     map[string]answer{mainSent: {value: vector(99.9, 99.8)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: `vector with 2 samples where one was expected ({slogate_io_revision="ra"}, {slogate_io_revision="rb"})`,
 		},
 		"condition fails to evaluate": {
 			metric:      func(b *metricBuilder) { b.success("result[1] > 0") },
 			answers:     map[string]answer{mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictError, wantValue: "99.9", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantValue: "99.9", wantQuery: mainSent,
 			wantMessage: "t/m: successCondition: evaluating",
 		},
 		"requests below minRequests": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: vector(3)}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictInconclusive, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictInconclusive, wantQuery: minReqSent,
 			wantMessage: "t/m: 3 requests in the window, below minRequests 100",
 		},
 		"no requests": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: vector(0)}, mainSent: {value: scalar(nan)}},
-			wantVerdict: v1alpha1.VerdictInconclusive, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictInconclusive, wantQuery: minReqSent,
 			wantMessage: "0 requests in the window",
 		},
 		"requests at minRequests, value meeting successCondition": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: vector(100)}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictSuccessful, wantValue: "99.9", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictSuccessful, wantValue: "99.9", wantQuery: mainSent,
 		},
 		"requests at minRequests, value not meeting successCondition": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: vector(1000)}, mainSent: {value: scalar(90)}},
-			wantVerdict: v1alpha1.VerdictFailed, wantValue: "90", wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictFailed, wantValue: "90", wantQuery: mainSent,
 			wantMessage: "does not meet successCondition",
 		},
 		"requests at minRequests, empty value": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: vector(1000)}, mainSent: {value: model.Vector{}}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: mainSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: mainSent,
 			wantMessage: "empty result",
 		},
 		"minRequests query error": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {err: promErr}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: minReqSent,
 			wantMessage: "t/m: minRequests query: query failed (bad_data)",
 		},
 		"minRequests query empty": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: model.Vector{}}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: minReqSent,
 			wantMessage: "minRequests query: empty result",
 		},
 		"minRequests query NaN": {
 			metric:      withMinRequests,
 			answers:     map[string]answer{minReqSent: {value: scalar(nan)}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: minReqSent,
 			wantMessage: "minRequests query: value is NaN",
 		},
 		"minRequests query timeout": {
 			metric:      func(b *metricBuilder) { withMinRequests(b); b.timeout(20 * time.Millisecond) },
 			answers:     map[string]answer{minReqSent: {block: true}, mainSent: {value: scalar(99.9)}},
-			wantVerdict: v1alpha1.VerdictError, wantQuery: minReqSent,
+			wantVerdict: slogatev1alpha1.VerdictError, wantQuery: minReqSent,
 			wantMessage: "minRequests query: query timed out",
 		},
 	}
 }
 
 // pathMetric is the metric "m" of a verdict path.
-func pathMetric(name string, p verdictPath) v1alpha1.Metric {
+func pathMetric(name string, p verdictPath) slogatev1alpha1.Metric {
 	b := makeMetric(name).query(mainQuery)
 	if p.metric != nil {
 		p.metric(b)
@@ -227,11 +227,11 @@ func TestAnalyzeVerdictPaths(t *testing.T) {
 			if !strings.Contains(got.Message, tc.wantMessage) {
 				t.Errorf("message %q does not contain %q", got.Message, tc.wantMessage)
 			}
-			if tc.wantVerdict != v1alpha1.VerdictSuccessful && got.Message == "" {
+			if tc.wantVerdict != slogatev1alpha1.VerdictSuccessful && got.Message == "" {
 				t.Errorf("a %s measurement has no message", got.Verdict)
 			}
 			got.Message = ""
-			want := v1alpha1.Measurement{
+			want := slogatev1alpha1.Measurement{
 				Template: "t", Metric: "m", Step: 2, Weight: 5,
 				Query: tc.wantQuery, Value: tc.wantValue, Verdict: tc.wantVerdict, Time: metav1.NewTime(t0),
 			}
@@ -256,10 +256,10 @@ func TestOnlyMeasuredSuccessIsSuccessful(t *testing.T) {
 			}
 			for call := range 10 {
 				res := h.analyzeMust(t0.Add(time.Duration(call) * time.Minute))
-				if res.Outcome == gate.Successful && tc.wantVerdict != v1alpha1.VerdictSuccessful {
+				if res.Outcome == gate.Successful && tc.wantVerdict != slogatev1alpha1.VerdictSuccessful {
 					t.Fatalf("call %d: outcome Successful from a %s measurement (%s)", call, tc.wantVerdict, res.Message)
 				}
-				if tc.wantVerdict == v1alpha1.VerdictSuccessful && res.Outcome != gate.Successful {
+				if tc.wantVerdict == slogatev1alpha1.VerdictSuccessful && res.Outcome != gate.Successful {
 					t.Fatalf("call %d: outcome %s from a Successful measurement (%s)", call, res.Outcome, res.Message)
 				}
 				if res.Outcome != gate.Running {
@@ -286,7 +286,7 @@ func TestOnlyMeasuredSuccessIsSuccessful(t *testing.T) {
 					h.querier.set(strings.ReplaceAll(q, "x{", "y{"), ans)
 				}
 				res := h.analyzeMust(t0)
-				bothPassed := a.wantVerdict == v1alpha1.VerdictSuccessful && b.wantVerdict == v1alpha1.VerdictSuccessful
+				bothPassed := a.wantVerdict == slogatev1alpha1.VerdictSuccessful && b.wantVerdict == slogatev1alpha1.VerdictSuccessful
 				if got := res.Outcome == gate.Successful; got != bothPassed {
 					t.Errorf("outcome %s (%s) with verdicts %s and %s", res.Outcome, res.Message, a.wantVerdict, b.wantVerdict)
 				}
@@ -300,8 +300,8 @@ func TestOnlyMeasuredSuccessIsSuccessful(t *testing.T) {
 // inconclusive > inconclusiveLimit or consecutive errors > consecutiveErrorLimit; else Successful
 // when there are count successes and the latest verdict is Successful; else Running.
 func TestJudgeEverySequence(t *testing.T) {
-	verdicts := []v1alpha1.Verdict{v1alpha1.VerdictSuccessful, v1alpha1.VerdictFailed, v1alpha1.VerdictInconclusive, v1alpha1.VerdictError}
-	metrics := map[string]v1alpha1.Metric{
+	verdicts := []slogatev1alpha1.Verdict{slogatev1alpha1.VerdictSuccessful, slogatev1alpha1.VerdictFailed, slogatev1alpha1.VerdictInconclusive, slogatev1alpha1.VerdictError}
+	metrics := map[string]slogatev1alpha1.Metric{
 		"defaults":                   makeMetric("m").obj(),
 		"count 2, limits 1":          makeMetric("m").count(2).failureLimit(1).inconclusiveLimit(1).consecutiveErrorLimit(1).obj(),
 		"count 3, limits 0":          makeMetric("m").count(3).failureLimit(0).inconclusiveLimit(0).consecutiveErrorLimit(0).obj(),
@@ -312,14 +312,14 @@ func TestJudgeEverySequence(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			lim := limitsOf(&m)
 			runs := []*metricRun{{template: "t", metric: &m}}
-			var walk func(seq []v1alpha1.Verdict)
-			walk = func(seq []v1alpha1.Verdict) {
+			var walk func(seq []slogatev1alpha1.Verdict)
+			walk = func(seq []slogatev1alpha1.Verdict) {
 				if len(seq) > 0 {
-					st := v1alpha1.MetricStatus{Template: "t", Metric: "m"}
+					st := slogatev1alpha1.MetricStatus{Template: "t", Metric: "m"}
 					for i, v := range seq {
 						st = record(st, v, lim, t0.Add(time.Duration(i)*time.Minute))
 					}
-					got, msg := judge(runs, []v1alpha1.MetricStatus{st}, nil)
+					got, msg := judge(runs, []slogatev1alpha1.MetricStatus{st}, nil)
 					if want := expectedOutcome(seq, lim); got != want {
 						t.Errorf("%v: outcome %s (%s), want %s", seq, got, msg, want)
 					}
@@ -328,7 +328,7 @@ func TestJudgeEverySequence(t *testing.T) {
 					return
 				}
 				for _, v := range verdicts {
-					walk(append(append([]v1alpha1.Verdict(nil), seq...), v))
+					walk(append(append([]slogatev1alpha1.Verdict(nil), seq...), v))
 				}
 			}
 			walk(nil)
@@ -337,24 +337,24 @@ func TestJudgeEverySequence(t *testing.T) {
 }
 
 // expectedOutcome reads the rules off a verdict sequence without the gate's counters.
-func expectedOutcome(seq []v1alpha1.Verdict, lim limits) gate.Outcome {
+func expectedOutcome(seq []slogatev1alpha1.Verdict, lim limits) gate.Outcome {
 	var s, f, i, run int32
 	for _, v := range seq {
 		switch v {
-		case v1alpha1.VerdictSuccessful:
+		case slogatev1alpha1.VerdictSuccessful:
 			s, run = s+1, 0
-		case v1alpha1.VerdictFailed:
+		case slogatev1alpha1.VerdictFailed:
 			f, run = f+1, 0
-		case v1alpha1.VerdictInconclusive:
+		case slogatev1alpha1.VerdictInconclusive:
 			i, run = i+1, 0
-		case v1alpha1.VerdictError:
+		case slogatev1alpha1.VerdictError:
 			run++
 		}
 		if f > lim.failure || i > lim.inconclusive || run > lim.consecutiveErrors {
 			return gate.Failed
 		}
 	}
-	if seq[len(seq)-1] == v1alpha1.VerdictSuccessful && s >= lim.count {
+	if seq[len(seq)-1] == slogatev1alpha1.VerdictSuccessful && s >= lim.count {
 		return gate.Successful
 	}
 	return gate.Running
@@ -364,11 +364,11 @@ func expectedOutcome(seq []v1alpha1.Verdict, lim limits) gate.Outcome {
 type sequenceStep struct {
 	answer       answer
 	wantOutcome  gate.Outcome
-	wantCounters v1alpha1.MetricStatus // Successful..ConsecutiveErrors and Phase
+	wantCounters slogatev1alpha1.MetricStatus // Successful..ConsecutiveErrors and Phase
 }
 
-func counters(s, f, i, e, ce int32, phase v1alpha1.Verdict) v1alpha1.MetricStatus {
-	return v1alpha1.MetricStatus{Successful: s, Failed: f, Inconclusive: i, Error: e, ConsecutiveErrors: ce, Phase: phase}
+func counters(s, f, i, e, ce int32, phase slogatev1alpha1.Verdict) slogatev1alpha1.MetricStatus {
+	return slogatev1alpha1.MetricStatus{Successful: s, Failed: f, Inconclusive: i, Error: e, ConsecutiveErrors: ce, Phase: phase}
 }
 
 func TestAnalyzeLimits(t *testing.T) {
@@ -376,7 +376,7 @@ func TestAnalyzeLimits(t *testing.T) {
 	bad := answer{value: scalar(90)}
 	empty := answer{value: model.Vector{}}
 	cases := map[string]struct {
-		metric    v1alpha1.Metric
+		metric    slogatev1alpha1.Metric
 		minReq    []answer // answers of the minRequests query, by call; nil when the metric has none
 		steps     []sequenceStep
 		wantFinal string // part of the last message
@@ -384,7 +384,7 @@ func TestAnalyzeLimits(t *testing.T) {
 		"failureLimit defaults to 0": {
 			metric: makeMetric("m").query(mainQuery).obj(),
 			steps: []sequenceStep{
-				{bad, gate.Failed, counters(0, 1, 0, 0, 0, v1alpha1.VerdictFailed)},
+				{bad, gate.Failed, counters(0, 1, 0, 0, 0, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "analysis failed: t/m: 1 Failed measurements, above failureLimit 0; last measurement: t/m: value 90 does not meet successCondition result[0] >= 99.5",
 		},
@@ -394,7 +394,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				{bad, gate.Running, counters(0, 1, 0, 0, 0, "")},
 				{ok, gate.Running, counters(1, 1, 0, 0, 0, "")},
 				{bad, gate.Running, counters(1, 2, 0, 0, 0, "")},
-				{bad, gate.Failed, counters(1, 3, 0, 0, 0, v1alpha1.VerdictFailed)},
+				{bad, gate.Failed, counters(1, 3, 0, 0, 0, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "3 Failed measurements, above failureLimit 2",
 		},
@@ -410,7 +410,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				{empty, gate.Running, counters(1, 0, 0, 6, 2, "")},
 				{empty, gate.Running, counters(1, 0, 0, 7, 3, "")},
 				{empty, gate.Running, counters(1, 0, 0, 8, 4, "")},
-				{empty, gate.Failed, counters(1, 0, 0, 9, 5, v1alpha1.VerdictFailed)},
+				{empty, gate.Failed, counters(1, 0, 0, 9, 5, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "analysis failed: t/m: 5 Error measurements in a row, above consecutiveErrorLimit 4",
 		},
@@ -420,7 +420,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				{ok, gate.Running, counters(1, 0, 0, 0, 0, "")},
 				{ok, gate.Running, counters(2, 0, 0, 0, 0, "")},
 				{bad, gate.Running, counters(2, 1, 0, 0, 0, "")},
-				{ok, gate.Successful, counters(3, 1, 0, 0, 0, v1alpha1.VerdictSuccessful)},
+				{ok, gate.Successful, counters(3, 1, 0, 0, 0, slogatev1alpha1.VerdictSuccessful)},
 			},
 			wantFinal: "analysis passed: t/m 99.9",
 		},
@@ -431,7 +431,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				{ok, gate.Running, counters(0, 0, 1, 0, 0, "")},
 				{ok, gate.Running, counters(0, 0, 2, 0, 0, "")},
 				{ok, gate.Running, counters(0, 0, 3, 0, 0, "")},
-				{ok, gate.Failed, counters(0, 0, 4, 0, 0, v1alpha1.VerdictFailed)},
+				{ok, gate.Failed, counters(0, 0, 4, 0, 0, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "analysis failed: t/m: 4 Inconclusive measurements, above inconclusiveLimit 3; last measurement: t/m: 9 requests in the window, below minRequests 10",
 		},
@@ -439,7 +439,7 @@ func TestAnalyzeLimits(t *testing.T) {
 			metric: makeMetric("m").query(mainQuery).minRequests(minReqQuery, 10).inconclusiveLimit(0).obj(),
 			minReq: []answer{{value: scalar(1)}},
 			steps: []sequenceStep{
-				{ok, gate.Failed, counters(0, 0, 1, 0, 0, v1alpha1.VerdictFailed)},
+				{ok, gate.Failed, counters(0, 0, 1, 0, 0, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "1 Inconclusive measurements, above inconclusiveLimit 0",
 		},
@@ -450,7 +450,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				{empty, gate.Running, counters(0, 0, 0, 1, 1, "")},
 				{empty, gate.Running, counters(0, 0, 1, 1, 0, "")},
 				{empty, gate.Running, counters(0, 0, 1, 2, 1, "")},
-				{empty, gate.Failed, counters(0, 0, 1, 3, 2, v1alpha1.VerdictFailed)},
+				{empty, gate.Failed, counters(0, 0, 1, 3, 2, slogatev1alpha1.VerdictFailed)},
 			},
 			wantFinal: "2 Error measurements in a row, above consecutiveErrorLimit 1",
 		},
@@ -472,7 +472,7 @@ func TestAnalyzeLimits(t *testing.T) {
 				want := s.wantCounters
 				want.Template, want.Metric, want.Step = "t", "m", 2
 				want.LastMeasuredAt = ptr.To(metav1.NewTime(now))
-				if diff := cmp.Diff([]v1alpha1.MetricStatus{want}, res.Metrics); diff != "" {
+				if diff := cmp.Diff([]slogatev1alpha1.MetricStatus{want}, res.Metrics); diff != "" {
 					t.Fatalf("call %d: metrics mismatch (-want +got):\n%s", call, diff)
 				}
 			}
@@ -523,7 +523,7 @@ func TestAnalyzeMultipleMetricsAndTemplates(t *testing.T) {
 	fast := makeMetric("fast").query(`fast{rev="{{ .Revision }}"}`).interval(10 * time.Second).obj()
 	slow := makeMetric("slow").query(`slow{rev="{{ .Revision }}"}`).interval(time.Minute).obj()
 	latency := makeMetric("p95").query(`p95{app="{{ .App }}"}`).success("result[0] < 350").failureLimit(1).obj()
-	h := newHarness(t, stepOf(clusterRef("a"), v1alpha1.TemplateRef{TemplateName: "b"}),
+	h := newHarness(t, stepOf(clusterRef("a"), slogatev1alpha1.TemplateRef{TemplateName: "b"}),
 		clusterTemplate("a", specOf(fast, slow)),
 		namespacedTemplate("prod", "b", specOf(latency)))
 	h.querier.set(`fast{rev="c4n4ry"}`, answer{value: scalar(99.9)})
@@ -565,78 +565,78 @@ func TestAnalyzeMultipleMetricsAndTemplates(t *testing.T) {
 }
 
 func TestAnalyzeResolution(t *testing.T) {
-	tmpl := func(args ...v1alpha1.Argument) *v1alpha1.AnalysisTemplateSpec {
+	tmpl := func(args ...slogatev1alpha1.Argument) *slogatev1alpha1.AnalysisTemplateSpec {
 		return withArgs(specOf(makeMetric("m").
 			query(`q{ns="{{ .Namespace }}",app="{{ .App }}",rev="{{ .Revision }}",stable="{{ .StableRevision }}",w="{{ .Window }}",job="{{ .Args.job }}"}`).
 			success("result[0] >= {{ .Args.threshold }}").window(5*time.Minute).obj()), args...)
 	}
-	threshold := v1alpha1.Argument{Name: "threshold", Value: ptr.To("99")}
+	threshold := slogatev1alpha1.Argument{Name: "threshold", Value: ptr.To("99")}
 	cases := map[string]struct {
 		objs      []client.Object
-		step      *v1alpha1.AnalysisStep
+		step      *slogatev1alpha1.AnalysisStep
 		wantQuery string
 		// wantErr is a part of the error; wantNotFound asks for an error apierrors.IsNotFound.
 		wantErr      string
 		wantNotFound bool
 	}{
 		"namespaced template, template args": {
-			objs:      []client.Object{namespacedTemplate("prod", "t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
-			step:      stepOf(v1alpha1.TemplateRef{TemplateName: "t"}),
+			objs:      []client.Object{namespacedTemplate("prod", "t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			step:      stepOf(slogatev1alpha1.TemplateRef{TemplateName: "t"}),
 			wantQuery: `q{ns="prod",app="payments-api",rev="c4n4ry",stable="st4b1e",w="5m",job="api"}`,
 		},
 		"cluster template, step arg overrides": {
-			objs: []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
-			step: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{clusterRef("t")},
-				Args: []v1alpha1.Argument{{Name: "job", Value: ptr.To("web")}}},
+			objs: []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			step: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{clusterRef("t")},
+				Args: []slogatev1alpha1.Argument{{Name: "job", Value: ptr.To("web")}}},
 			wantQuery: `q{ns="prod",app="payments-api",rev="c4n4ry",stable="st4b1e",w="5m",job="web"}`,
 		},
 		"step gives an argument the template leaves open": {
-			objs: []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job"}))},
-			step: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{clusterRef("t")},
-				Args: []v1alpha1.Argument{{Name: "job", Value: ptr.To("web")}}},
+			objs: []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job"}))},
+			step: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{clusterRef("t")},
+				Args: []slogatev1alpha1.Argument{{Name: "job", Value: ptr.To("web")}}},
 			wantQuery: `q{ns="prod",app="payments-api",rev="c4n4ry",stable="st4b1e",w="5m",job="web"}`,
 		},
 		"argument without a value": {
-			objs:    []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job"}))},
+			objs:    []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job"}))},
 			step:    stepOf(clusterRef("t")),
 			wantErr: "ClusterAnalysisTemplate t: argument job has no value: give it in the analysis step's args",
 		},
 		"step argument without a value": {
-			objs: []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job"}))},
-			step: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{clusterRef("t")},
-				Args: []v1alpha1.Argument{{Name: "job"}}},
+			objs: []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job"}))},
+			step: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{clusterRef("t")},
+				Args: []slogatev1alpha1.Argument{{Name: "job"}}},
 			wantErr: "analysis step args[0] (job) has no value",
 		},
 		"step argument no template declares": {
-			objs: []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
-			step: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{clusterRef("t")},
-				Args: []v1alpha1.Argument{{Name: "jbo", Value: ptr.To("web")}}},
+			objs: []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			step: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{clusterRef("t")},
+				Args: []slogatev1alpha1.Argument{{Name: "jbo", Value: ptr.To("web")}}},
 			wantErr: "analysis step args jbo are declared by none of its templates",
 		},
 		"step argument that does not compile in a condition": {
-			objs: []client.Object{clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
-			step: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{clusterRef("t")},
-				Args: []v1alpha1.Argument{{Name: "threshold", Value: ptr.To("high")}}},
+			objs: []client.Object{clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			step: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{clusterRef("t")},
+				Args: []slogatev1alpha1.Argument{{Name: "threshold", Value: ptr.To("high")}}},
 			wantErr: `ClusterAnalysisTemplate t metric m: successCondition "result[0] >= high"`,
 		},
 		"namespaced template in another namespace": {
-			objs:         []client.Object{namespacedTemplate("other", "t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
-			step:         stepOf(v1alpha1.TemplateRef{TemplateName: "t"}),
+			objs:         []client.Object{namespacedTemplate("other", "t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			step:         stepOf(slogatev1alpha1.TemplateRef{TemplateName: "t"}),
 			wantErr:      "getting AnalysisTemplate prod/t",
 			wantNotFound: true,
 		},
 		"cluster template missing": {
-			objs:         []client.Object{namespacedTemplate("prod", "t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
+			objs:         []client.Object{namespacedTemplate("prod", "t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")}))},
 			step:         stepOf(clusterRef("t")),
 			wantErr:      "getting ClusterAnalysisTemplate t",
 			wantNotFound: true,
 		},
 		"same template twice": {
 			objs: []client.Object{
-				namespacedTemplate("prod", "t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")})),
-				clusterTemplate("t", tmpl(threshold, v1alpha1.Argument{Name: "job", Value: ptr.To("api")})),
+				namespacedTemplate("prod", "t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")})),
+				clusterTemplate("t", tmpl(threshold, slogatev1alpha1.Argument{Name: "job", Value: ptr.To("api")})),
 			},
-			step:    stepOf(v1alpha1.TemplateRef{TemplateName: "t"}, clusterRef("t")),
+			step:    stepOf(slogatev1alpha1.TemplateRef{TemplateName: "t"}, clusterRef("t")),
 			wantErr: "analysis step names template t twice",
 		},
 		"invalid stored template": {

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/common/model"
 	"golang.org/x/sync/singleflight"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Labels by which a grouped query's samples name their release.
@@ -25,7 +25,7 @@ type groupKey struct {
 }
 
 func (k groupKey) String() string {
-	return fmt.Sprintf("%s=%q, %s=%q, %s=%q", namespaceLabel, k.namespace, appLabel, k.app, v1alpha1.RevisionPromLabel, k.revision)
+	return fmt.Sprintf("%s=%q, %s=%q, %s=%q", namespaceLabel, k.namespace, appLabel, k.app, slogatev1alpha1.RevisionPromLabel, k.revision)
 }
 
 // isGrouped reports whether a query template renders the same text for every release: it names
@@ -62,7 +62,7 @@ func groupedValue(v model.Value, key groupKey) (f float64, found bool, problem s
 	var keyed bool
 	var match model.Vector
 	for _, s := range vec {
-		rev, hasRev := s.Metric[v1alpha1.RevisionPromLabel]
+		rev, hasRev := s.Metric[slogatev1alpha1.RevisionPromLabel]
 		if !hasRev {
 			continue
 		}
@@ -84,7 +84,7 @@ func groupedValue(v model.Value, key groupKey) (f float64, found bool, problem s
 		f, problem = singleValue(match)
 		return f, true, problem
 	default:
-		return 0, true, fmt.Sprintf("%d samples for %s in the grouped result where one was expected: group by namespace, app and %s", len(match), key, v1alpha1.RevisionPromLabel)
+		return 0, true, fmt.Sprintf("%d samples for %s in the grouped result where one was expected: group by namespace, app and %s", len(match), key, slogatev1alpha1.RevisionPromLabel)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestIsGrouped(t *testing.T) {
@@ -163,12 +163,12 @@ func TestGroupedQueryForManyReleases(t *testing.T) {
 	}
 	for i, res := range results {
 		want := gate.Successful
-		wantVerdict := v1alpha1.VerdictSuccessful
+		wantVerdict := slogatev1alpha1.VerdictSuccessful
 		switch {
 		case i == 7:
-			want, wantVerdict = gate.Running, v1alpha1.VerdictError
+			want, wantVerdict = gate.Running, slogatev1alpha1.VerdictError
 		case i%10 == 3:
-			want, wantVerdict = gate.Failed, v1alpha1.VerdictFailed
+			want, wantVerdict = gate.Failed, slogatev1alpha1.VerdictFailed
 		}
 		if res.Outcome != want || len(res.Measurements) != 1 || res.Measurements[0].Verdict != wantVerdict {
 			t.Fatalf("release %d: outcome %s (%s), want %s with a %s measurement", i, res.Outcome, res.Message, want, wantVerdict)
@@ -201,7 +201,7 @@ func TestGroupedQueryPrometheusDown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Outcome == gate.Successful || len(res.Measurements) != 1 || res.Measurements[0].Verdict != v1alpha1.VerdictError {
+		if res.Outcome == gate.Successful || len(res.Measurements) != 1 || res.Measurements[0].Verdict != slogatev1alpha1.VerdictError {
 			t.Fatalf("release %d: outcome %s, measurements %v", i, res.Outcome, res.Measurements)
 		}
 	}
@@ -220,7 +220,7 @@ func TestGroupedRequestCountMissingIsZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Measurements) != 1 || res.Measurements[0].Verdict != v1alpha1.VerdictInconclusive || !strings.Contains(res.Measurements[0].Message, "0 requests") {
+	if len(res.Measurements) != 1 || res.Measurements[0].Verdict != slogatev1alpha1.VerdictInconclusive || !strings.Contains(res.Measurements[0].Message, "0 requests") {
 		t.Errorf("measurements %+v, want one Inconclusive with 0 requests", res.Measurements)
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Defaults of a Metric's optional fields.
@@ -27,7 +27,7 @@ type limits struct {
 	consecutiveErrors int32
 }
 
-func limitsOf(m *v1alpha1.Metric) limits {
+func limitsOf(m *slogatev1alpha1.Metric) limits {
 	l := limits{
 		count:             DefaultCount,
 		failure:           DefaultFailureLimit,
@@ -49,21 +49,21 @@ func limitsOf(m *v1alpha1.Metric) limits {
 	return l
 }
 
-func intervalOf(m *v1alpha1.Metric) time.Duration {
+func intervalOf(m *slogatev1alpha1.Metric) time.Duration {
 	if m.Interval != nil && m.Interval.Duration > 0 {
 		return m.Interval.Duration
 	}
 	return DefaultInterval
 }
 
-func windowOf(m *v1alpha1.Metric) time.Duration {
+func windowOf(m *slogatev1alpha1.Metric) time.Duration {
 	if m.Window != nil && m.Window.Duration > 0 {
 		return m.Window.Duration
 	}
 	return intervalOf(m)
 }
 
-func initialDelayOf(m *v1alpha1.Metric) time.Duration {
+func initialDelayOf(m *slogatev1alpha1.Metric) time.Duration {
 	if m.InitialDelay != nil && m.InitialDelay.Duration > 0 {
 		return m.InitialDelay.Duration
 	}
@@ -72,7 +72,7 @@ func initialDelayOf(m *v1alpha1.Metric) time.Duration {
 
 // nextDue is when a metric is next to be measured: its initial delay after the step started for
 // the first measurement, its interval after the last one otherwise.
-func nextDue(m *v1alpha1.Metric, st *v1alpha1.MetricStatus, stepStarted time.Time) time.Time {
+func nextDue(m *slogatev1alpha1.Metric, st *slogatev1alpha1.MetricStatus, stepStarted time.Time) time.Time {
 	if st.LastMeasuredAt == nil {
 		return stepStarted.Add(initialDelayOf(m))
 	}
@@ -82,20 +82,20 @@ func nextDue(m *v1alpha1.Metric, st *v1alpha1.MetricStatus, stepStarted time.Tim
 // record counts one verdict into st and sets its phase: Failed once a limit is exceeded,
 // Successful while the metric has at least count successes and this verdict is Successful, empty
 // otherwise. A Failed phase is final.
-func record(st v1alpha1.MetricStatus, v v1alpha1.Verdict, lim limits, at time.Time) v1alpha1.MetricStatus {
-	if st.Phase == v1alpha1.VerdictFailed {
+func record(st slogatev1alpha1.MetricStatus, v slogatev1alpha1.Verdict, lim limits, at time.Time) slogatev1alpha1.MetricStatus {
+	if st.Phase == slogatev1alpha1.VerdictFailed {
 		return st
 	}
 	t := metav1.NewTime(at)
 	st.LastMeasuredAt = &t
 	switch v {
-	case v1alpha1.VerdictSuccessful:
+	case slogatev1alpha1.VerdictSuccessful:
 		st.Successful++
 		st.ConsecutiveErrors = 0
-	case v1alpha1.VerdictFailed:
+	case slogatev1alpha1.VerdictFailed:
 		st.Failed++
 		st.ConsecutiveErrors = 0
-	case v1alpha1.VerdictInconclusive:
+	case slogatev1alpha1.VerdictInconclusive:
 		st.Inconclusive++
 		st.ConsecutiveErrors = 0
 	default:
@@ -105,9 +105,9 @@ func record(st v1alpha1.MetricStatus, v v1alpha1.Verdict, lim limits, at time.Ti
 	}
 	switch {
 	case breach(st, lim) != "":
-		st.Phase = v1alpha1.VerdictFailed
-	case v == v1alpha1.VerdictSuccessful && st.Successful >= lim.count:
-		st.Phase = v1alpha1.VerdictSuccessful
+		st.Phase = slogatev1alpha1.VerdictFailed
+	case v == slogatev1alpha1.VerdictSuccessful && st.Successful >= lim.count:
+		st.Phase = slogatev1alpha1.VerdictSuccessful
 	default:
 		st.Phase = ""
 	}
@@ -115,7 +115,7 @@ func record(st v1alpha1.MetricStatus, v v1alpha1.Verdict, lim limits, at time.Ti
 }
 
 // breach says which limit st exceeds, or "" when none.
-func breach(st v1alpha1.MetricStatus, lim limits) string {
+func breach(st slogatev1alpha1.MetricStatus, lim limits) string {
 	switch {
 	case st.Failed > lim.failure:
 		return fmt.Sprintf("%d Failed measurements, above failureLimit %d", st.Failed, lim.failure)

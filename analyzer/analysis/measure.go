@@ -11,13 +11,13 @@ import (
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // metricRun is one metric of one template, ready to measure: queries and conditions rendered.
 type metricRun struct {
 	template string
-	metric   *v1alpha1.Metric
+	metric   *slogatev1alpha1.Metric
 
 	address string
 	querier Querier
@@ -98,9 +98,9 @@ func formatValue(f float64) string {
 	return strconv.FormatFloat(f, 'g', 10, 64)
 }
 
-// observation is what one measurement found, before it becomes a v1alpha1.Measurement.
+// observation is what one measurement found, before it becomes a slogatev1alpha1.Measurement.
 type observation struct {
-	verdict v1alpha1.Verdict
+	verdict slogatev1alpha1.Verdict
 	// query is the last query sent (the minRequests query when that one decided).
 	query   string
 	value   string
@@ -114,18 +114,18 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	if r.minRequestsQuery != "" {
 		v, problem := r.queryOne(ctx, r.minRequestsQuery, r.minRequestsGrouped, true, now)
 		if problem != "" {
-			return observation{verdict: v1alpha1.VerdictError, query: r.minRequestsQuery,
+			return observation{verdict: slogatev1alpha1.VerdictError, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: minRequests query: %s", r.name(), problem)}
 		}
 		if v < float64(r.minRequests) {
-			return observation{verdict: v1alpha1.VerdictInconclusive, query: r.minRequestsQuery,
+			return observation{verdict: slogatev1alpha1.VerdictInconclusive, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: %s requests in the window, below minRequests %d", r.name(), formatValue(v), r.minRequests)}
 		}
 	}
 
 	v, problem := r.queryOne(ctx, r.query, r.queryGrouped, false, now)
 	if problem != "" {
-		return observation{verdict: v1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
+		return observation{verdict: slogatev1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
 	}
 	// Conditions judge the value as recorded (formatValue), so that float noise such as
 	// 98.99999999999999 for an exact 99 % neither fails a `>= 99` nor contradicts the message.
@@ -138,31 +138,31 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	if r.failureCondition != "" {
 		failed, err := compiledConditions.eval(r.failureCondition, result)
 		if err != nil {
-			return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+			return observation{verdict: slogatev1alpha1.VerdictError, query: r.query, value: value,
 				message: fmt.Sprintf("%s: failureCondition: %v", r.name(), err)}
 		}
 		if failed {
-			return observation{verdict: v1alpha1.VerdictFailed, query: r.query, value: value,
+			return observation{verdict: slogatev1alpha1.VerdictFailed, query: r.query, value: value,
 				message: fmt.Sprintf("%s: value %s meets failureCondition %s", r.name(), value, r.failureCondition)}
 		}
 	}
 	if r.successCondition != "" {
 		ok, err := compiledConditions.eval(r.successCondition, result)
 		if err != nil {
-			return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+			return observation{verdict: slogatev1alpha1.VerdictError, query: r.query, value: value,
 				message: fmt.Sprintf("%s: successCondition: %v", r.name(), err)}
 		}
 		if !ok {
-			return observation{verdict: v1alpha1.VerdictFailed, query: r.query, value: value,
+			return observation{verdict: slogatev1alpha1.VerdictFailed, query: r.query, value: value,
 				message: fmt.Sprintf("%s: value %s does not meet successCondition %s", r.name(), value, r.successCondition)}
 		}
 	}
 	if r.successCondition == "" && r.failureCondition == "" {
 		// Validation refuses this; never let a metric without a condition pass.
-		return observation{verdict: v1alpha1.VerdictError, query: r.query, value: value,
+		return observation{verdict: slogatev1alpha1.VerdictError, query: r.query, value: value,
 			message: fmt.Sprintf("%s: no successCondition or failureCondition", r.name())}
 	}
-	return observation{verdict: v1alpha1.VerdictSuccessful, query: r.query, value: value}
+	return observation{verdict: slogatev1alpha1.VerdictSuccessful, query: r.query, value: value}
 }
 
 // queryOne runs q with the metric's timeout and extracts the release's single value; problem is
@@ -196,8 +196,8 @@ func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCoun
 }
 
 // toMeasurement completes an observation with what the Release status records.
-func (r *metricRun) toMeasurement(o observation, now time.Time, step, weight int32) v1alpha1.Measurement {
-	return v1alpha1.Measurement{
+func (r *metricRun) toMeasurement(o observation, now time.Time, step, weight int32) slogatev1alpha1.Measurement {
+	return slogatev1alpha1.Measurement{
 		Template: r.template,
 		Metric:   r.metric.Name,
 		Step:     step,

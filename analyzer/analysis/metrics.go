@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var (
@@ -24,7 +24,7 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(queryDuration, measurementsTotal)
-	for _, v := range []v1alpha1.Verdict{v1alpha1.VerdictSuccessful, v1alpha1.VerdictFailed, v1alpha1.VerdictInconclusive, v1alpha1.VerdictError} {
+	for _, v := range []slogatev1alpha1.Verdict{slogatev1alpha1.VerdictSuccessful, slogatev1alpha1.VerdictFailed, slogatev1alpha1.VerdictInconclusive, slogatev1alpha1.VerdictError} {
 		measurementsTotal.WithLabelValues(string(v))
 	}
 }
@@ -37,6 +37,6 @@ func observeQuery(d time.Duration, err error) {
 	queryDuration.WithLabelValues(result).Observe(d.Seconds())
 }
 
-func countMeasurement(v v1alpha1.Verdict) {
+func countMeasurement(v slogatev1alpha1.Verdict) {
 	measurementsTotal.WithLabelValues(string(v)).Inc()
 }

@@ -1,22 +1,21 @@
 package analysis
 
 import (
+	"testing"
 	"time"
 
-	"github.com/prometheus/common/model"
-	"testing"
-
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestSelfMetrics(t *testing.T) {
 	h := newHarness(t, stepOf(clusterRef("t")), clusterTemplate("t", specOf(makeMetric("m").query(mainQuery).failureLimit(5).obj())))
-	counts := func() map[v1alpha1.Verdict]float64 {
-		out := map[v1alpha1.Verdict]float64{}
-		for _, v := range []v1alpha1.Verdict{v1alpha1.VerdictSuccessful, v1alpha1.VerdictFailed, v1alpha1.VerdictError} {
+	counts := func() map[slogatev1alpha1.Verdict]float64 {
+		out := map[slogatev1alpha1.Verdict]float64{}
+		for _, v := range []slogatev1alpha1.Verdict{slogatev1alpha1.VerdictSuccessful, slogatev1alpha1.VerdictFailed, slogatev1alpha1.VerdictError} {
 			out[v] = testutil.ToFloat64(measurementsTotal.WithLabelValues(string(v)))
 		}
 		return out
@@ -28,7 +27,7 @@ func TestSelfMetrics(t *testing.T) {
 	h.querier.set(mainSent, answer{value: model.Vector{}})
 	h.analyzeMust(t0.Add(time.Minute))
 	after := counts()
-	for v, want := range map[v1alpha1.Verdict]float64{v1alpha1.VerdictSuccessful: 0, v1alpha1.VerdictFailed: 1, v1alpha1.VerdictError: 1} {
+	for v, want := range map[slogatev1alpha1.Verdict]float64{slogatev1alpha1.VerdictSuccessful: 0, slogatev1alpha1.VerdictFailed: 1, slogatev1alpha1.VerdictError: 1} {
 		if got := after[v] - before[v]; got != want {
 			t.Errorf("slogate_analysis_measurements_total{verdict=%q} grew by %v, want %v", v, got, want)
 		}

@@ -13,14 +13,13 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // fakePrometheus serves /api/v1/query from a table of responses by query.
 type fakePrometheus struct {
-	mu       sync.Mutex
-	requests []http.Request
-	forms    []map[string]string
+	mu    sync.Mutex
+	forms []map[string]string
 }
 
 func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -102,15 +101,15 @@ func TestAnalyzeOverHTTP(t *testing.T) {
 	cases := map[string]struct {
 		address     string
 		query       string
-		wantVerdict v1alpha1.Verdict
+		wantVerdict slogatev1alpha1.Verdict
 		wantMessage string
 		wantTimeout bool
 	}{
-		"value":         {address: srv.URL, query: "good", wantVerdict: v1alpha1.VerdictSuccessful},
-		"NaN":           {address: srv.URL, query: "nan", wantVerdict: v1alpha1.VerdictError, wantMessage: "t/m: value is NaN"},
-		"bad query":     {address: srv.URL, query: "sum(", wantVerdict: v1alpha1.VerdictError, wantMessage: "t/m: query failed (bad_data)"},
-		"timeout":       {address: srv.URL, query: "slow", wantVerdict: v1alpha1.VerdictError, wantMessage: "t/m: query timed out after 200ms", wantTimeout: true},
-		"not listening": {address: closed, query: "good", wantVerdict: v1alpha1.VerdictError, wantMessage: "t/m: Prometheus unreachable"},
+		"value":         {address: srv.URL, query: "good", wantVerdict: slogatev1alpha1.VerdictSuccessful},
+		"NaN":           {address: srv.URL, query: "nan", wantVerdict: slogatev1alpha1.VerdictError, wantMessage: "t/m: value is NaN"},
+		"bad query":     {address: srv.URL, query: "sum(", wantVerdict: slogatev1alpha1.VerdictError, wantMessage: "t/m: query failed (bad_data)"},
+		"timeout":       {address: srv.URL, query: "slow", wantVerdict: slogatev1alpha1.VerdictError, wantMessage: "t/m: query timed out after 200ms", wantTimeout: true},
+		"not listening": {address: closed, query: "good", wantVerdict: slogatev1alpha1.VerdictError, wantMessage: "t/m: Prometheus unreachable"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -127,7 +126,7 @@ func TestAnalyzeOverHTTP(t *testing.T) {
 			if got.Verdict != tc.wantVerdict || !strings.Contains(got.Message, tc.wantMessage) {
 				t.Errorf("verdict %s message %q; want %s with %q", got.Verdict, got.Message, tc.wantVerdict, tc.wantMessage)
 			}
-			if res.Outcome == gate.Successful && tc.wantVerdict != v1alpha1.VerdictSuccessful {
+			if res.Outcome == gate.Successful && tc.wantVerdict != slogatev1alpha1.VerdictSuccessful {
 				t.Errorf("outcome Successful from %s", got.Verdict)
 			}
 			if tc.wantTimeout {

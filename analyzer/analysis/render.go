@@ -93,7 +93,7 @@ func Render(text string, vars Vars) (string, error) {
 // branches that a sample execution would not take. Inside range and with the dot changes, so
 // references there are left to execution.
 func checkReferences(t *template.Template, declared map[string]bool) error {
-	if t.Tree == nil || t.Tree.Root == nil {
+	if t.Tree == nil || t.Root == nil {
 		return nil
 	}
 	var errs []string
@@ -162,7 +162,7 @@ func checkReferences(t *template.Template, declared map[string]bool) error {
 			walkPipe(n.Pipe)
 		}
 	}
-	walk(t.Tree.Root)
+	walk(t.Root)
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "; "))
 	}

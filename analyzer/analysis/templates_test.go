@@ -20,7 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // builtinDir holds the ClusterAnalysisTemplates slogate installs.
@@ -57,7 +57,7 @@ func decodeStrictMust[T any](t *testing.T, file string) []*T {
 // TestSeedTemplates takes the seed's two AnalysisTemplates with only apiVersion changed: they
 // decode into the API types without unknown fields, validate, and run.
 func TestSeedTemplates(t *testing.T) {
-	seed := decodeStrictMust[v1alpha1.AnalysisTemplate](t, "testdata/seed-templates.yaml")
+	seed := decodeStrictMust[slogatev1alpha1.AnalysisTemplate](t, "testdata/seed-templates.yaml")
 	if len(seed) != 2 {
 		t.Fatalf("got %d templates, want 2", len(seed))
 	}
@@ -69,18 +69,18 @@ func TestSeedTemplates(t *testing.T) {
 			t.Errorf("%s: %v", tmpl.Name, errs.ToAggregate())
 		}
 	}
-	wantRate := v1alpha1.Metric{
+	wantRate := slogatev1alpha1.Metric{
 		Name:             "success-rate",
 		Interval:         ptr.To(metav1Duration(time.Minute)),
 		SuccessCondition: "result[0] >= 99.5",
 		FailureLimit:     ptr.To[int32](2),
-		Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{
+		Provider: slogatev1alpha1.MetricProvider{Prometheus: &slogatev1alpha1.PrometheusMetric{
 			Address: "http://prometheus.monitoring.svc:9090",
 			Query: "100 * (\n  sum(rate(http_requests_total{app=\"payments-api\",status!~\"5..\"}[5m]))\n  /\n" +
 				"  sum(rate(http_requests_total{app=\"payments-api\"}[5m]))\n)\n",
 		}},
 	}
-	if diff := cmp.Diff([]v1alpha1.Metric{wantRate}, seed[0].Spec.Metrics); diff != "" {
+	if diff := cmp.Diff([]slogatev1alpha1.Metric{wantRate}, seed[0].Spec.Metrics); diff != "" {
 		t.Errorf("success-rate-check mismatch (-want +got):\n%s", diff)
 	}
 
@@ -98,7 +98,7 @@ func TestSeedTemplates(t *testing.T) {
 	q.set(seed[1].Spec.Metrics[0].Provider.Prometheus.Query, answer{value: unlabelled(212.5)})
 	rel := makeRelease()
 	res, err := g.Analyze(t.Context(), gate.Request{Release: rel, Now: t0,
-		Step: stepOf(v1alpha1.TemplateRef{TemplateName: "success-rate-check"}, v1alpha1.TemplateRef{TemplateName: "latency-p95-check"})})
+		Step: stepOf(slogatev1alpha1.TemplateRef{TemplateName: "success-rate-check"}, slogatev1alpha1.TemplateRef{TemplateName: "latency-p95-check"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestBuiltinTemplates(t *testing.T) {
 		if filepath.Base(f) == "kustomization.yaml" {
 			continue
 		}
-		for _, tmpl := range decodeStrictMust[v1alpha1.ClusterAnalysisTemplate](t, f) {
+		for _, tmpl := range decodeStrictMust[slogatev1alpha1.ClusterAnalysisTemplate](t, f) {
 			t.Run(tmpl.Name, func(t *testing.T) {
 				seen[tmpl.Name] = true
 				if tmpl.APIVersion != "slogate.io/v1alpha1" || tmpl.Kind != "ClusterAnalysisTemplate" || tmpl.Namespace != "" {

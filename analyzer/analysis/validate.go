@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // sampleVars are the variables a template is test-rendered with at validation.
@@ -28,7 +28,7 @@ func sampleVars(args map[string]string) Vars {
 // conditions are Go templates that parse and name only known variables and declared arguments,
 // every metric has a query, a provider and a condition, limits are not negative, durations are
 // positive, and names are unique. path is the path of the spec (field.NewPath("spec")).
-func ValidateTemplateSpec(spec *v1alpha1.AnalysisTemplateSpec, path *field.Path) field.ErrorList {
+func ValidateTemplateSpec(spec *slogatev1alpha1.AnalysisTemplateSpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if spec == nil {
 		return append(errs, field.Required(path, "spec is required"))
@@ -78,7 +78,7 @@ func ValidateTemplateSpec(spec *v1alpha1.AnalysisTemplateSpec, path *field.Path)
 	return errs
 }
 
-func validateMetric(m *v1alpha1.Metric, p *field.Path, declared map[string]bool, vars Vars) field.ErrorList {
+func validateMetric(m *slogatev1alpha1.Metric, p *field.Path, declared map[string]bool, vars Vars) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, positiveDuration(m.Interval, p.Child("interval"))...)
 	errs = append(errs, positiveDuration(m.Window, p.Child("window"))...)

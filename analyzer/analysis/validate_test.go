@@ -10,17 +10,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // metricBuilder builds a valid metric that a test then breaks.
-type metricBuilder struct{ m v1alpha1.Metric }
+type metricBuilder struct{ m slogatev1alpha1.Metric }
 
 func makeMetric(name string) *metricBuilder {
-	return &metricBuilder{m: v1alpha1.Metric{
+	return &metricBuilder{m: slogatev1alpha1.Metric{
 		Name:             name,
 		SuccessCondition: "result[0] >= 99.5",
-		Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{
+		Provider: slogatev1alpha1.MetricProvider{Prometheus: &slogatev1alpha1.PrometheusMetric{
 			Query: `sum(rate(http_requests_total{namespace="{{ .Namespace }}",slogate_io_revision="{{ .Revision }}"}[{{ .Window }}]))`,
 		}},
 	}}
@@ -64,16 +64,16 @@ func (b *metricBuilder) consecutiveErrorLimit(n int32) *metricBuilder {
 	return b
 }
 func (b *metricBuilder) minRequests(q string, n int64) *metricBuilder {
-	b.m.MinRequests = &v1alpha1.MinRequests{Query: q, Count: n}
+	b.m.MinRequests = &slogatev1alpha1.MinRequests{Query: q, Count: n}
 	return b
 }
-func (b *metricBuilder) obj() v1alpha1.Metric { return b.m }
+func (b *metricBuilder) obj() slogatev1alpha1.Metric { return b.m }
 
-func specOf(metrics ...v1alpha1.Metric) *v1alpha1.AnalysisTemplateSpec {
-	return &v1alpha1.AnalysisTemplateSpec{Metrics: metrics}
+func specOf(metrics ...slogatev1alpha1.Metric) *slogatev1alpha1.AnalysisTemplateSpec {
+	return &slogatev1alpha1.AnalysisTemplateSpec{Metrics: metrics}
 }
 
-func withArgs(s *v1alpha1.AnalysisTemplateSpec, args ...v1alpha1.Argument) *v1alpha1.AnalysisTemplateSpec {
+func withArgs(s *slogatev1alpha1.AnalysisTemplateSpec, args ...slogatev1alpha1.Argument) *slogatev1alpha1.AnalysisTemplateSpec {
 	s.Args = args
 	return s
 }
@@ -83,7 +83,7 @@ func TestValidateTemplateSpec(t *testing.T) {
 	m0 := spec.Child("metrics").Index(0)
 	prom0 := m0.Child("provider", "prometheus")
 	cases := map[string]struct {
-		spec *v1alpha1.AnalysisTemplateSpec
+		spec *slogatev1alpha1.AnalysisTemplateSpec
 		// want lists the type and field of each error; details are checked to be non-empty.
 		want field.ErrorList
 	}{
@@ -94,13 +94,13 @@ func TestValidateTemplateSpec(t *testing.T) {
 				failureLimit(0).inconclusiveLimit(0).consecutiveErrorLimit(0).
 				address("http://prometheus.monitoring.svc:9090").timeout(5*time.Second).
 				minRequests(`sum(increase(http_requests_total{app="{{ .App }}"}[{{ .Window }}])) or vector(0)`, 0).obj()),
-				v1alpha1.Argument{Name: "threshold", Value: ptr.To("99")}),
+				slogatev1alpha1.Argument{Name: "threshold", Value: ptr.To("99")}),
 		},
 		"valid: argument without value used in a query and a condition": {
 			spec: withArgs(specOf(makeMetric("m").
 				success("result[0] >= {{ .Args.threshold }}").
 				query(`up{job="{{ .Args.job }}"}`).obj()),
-				v1alpha1.Argument{Name: "threshold"}, v1alpha1.Argument{Name: "job"}),
+				slogatev1alpha1.Argument{Name: "threshold"}, slogatev1alpha1.Argument{Name: "job"}),
 		},
 		"valid: only failureCondition": {
 			spec: specOf(makeMetric("m").success("").failure("result[0] > 1").obj()),
@@ -108,7 +108,7 @@ func TestValidateTemplateSpec(t *testing.T) {
 		"valid: $ reaches the root inside range": {
 			spec: withArgs(specOf(makeMetric("m").
 				query(`{{ range $i, $e := .Args }}{{ $.App }}{{ end }}`).obj()),
-				v1alpha1.Argument{Name: "a", Value: ptr.To("x")}),
+				slogatev1alpha1.Argument{Name: "a", Value: ptr.To("x")}),
 		},
 		"nil spec": {
 			spec: nil,
@@ -140,7 +140,7 @@ func TestValidateTemplateSpec(t *testing.T) {
 		},
 		"condition whose argument value is not a number": {
 			spec: withArgs(specOf(makeMetric("m").success("result[0] >= {{ .Args.threshold }}").obj()),
-				v1alpha1.Argument{Name: "threshold", Value: ptr.To("high")}),
+				slogatev1alpha1.Argument{Name: "threshold", Value: ptr.To("high")}),
 			want: field.ErrorList{field.Invalid(m0.Child("successCondition"), "result[0] >= {{ .Args.threshold }}", "")},
 		},
 		"neither condition": {
@@ -236,7 +236,7 @@ func TestValidateTemplateSpec(t *testing.T) {
 		},
 		"duplicate and empty argument names": {
 			spec: withArgs(specOf(makeMetric("m").obj()),
-				v1alpha1.Argument{Name: "a"}, v1alpha1.Argument{Name: "a"}, v1alpha1.Argument{Name: ""}),
+				slogatev1alpha1.Argument{Name: "a"}, slogatev1alpha1.Argument{Name: "a"}, slogatev1alpha1.Argument{Name: ""}),
 			want: field.ErrorList{
 				field.Duplicate(spec.Child("args").Index(1).Child("name"), "a"),
 				field.Required(spec.Child("args").Index(2).Child("name"), ""),

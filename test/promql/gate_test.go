@@ -22,7 +22,7 @@ import (
 
 	"github.com/slogate/slogate/analyzer/analysis"
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // engineQuerier answers the gate's queries with Prometheus's engine over a test storage: the
@@ -113,7 +113,7 @@ func builtinTemplatesMust(t *testing.T) []client.Object {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tmpl := &v1alpha1.ClusterAnalysisTemplate{}
+		tmpl := &slogatev1alpha1.ClusterAnalysisTemplate{}
 		if err := yaml.UnmarshalStrict(b, tmpl); err != nil {
 			t.Fatal(err)
 		}
@@ -170,19 +170,19 @@ func TestBuiltinTemplatesDecide(t *testing.T) {
 			st := promqltest.LoadedStorage(t, loadScript(stable, tc.canary))
 			q := engineQuerier{engine: promqltest.NewTestEngine(t, false, 0, promqltest.DefaultMaxSamplesPerQuery), storage: st}
 			s := runtime.NewScheme()
-			if err := v1alpha1.AddToScheme(s); err != nil {
+			if err := slogatev1alpha1.AddToScheme(s); err != nil {
 				t.Fatal(err)
 			}
 			reader := fake.NewClientBuilder().WithScheme(s).WithObjects(builtinTemplatesMust(t)...).Build()
 			g := analysis.New(reader, analysis.QuerierFactoryFunc(func(string) (analysis.Querier, error) { return q, nil }), "http://prometheus.test:9090")
 
 			start := time.Unix(0, 0).Add(10 * time.Minute).UTC()
-			rel := &v1alpha1.Release{
+			rel := &slogatev1alpha1.Release{
 				ObjectMeta: metav1.ObjectMeta{Namespace: "prod", Name: "payments-api-c4n4ry"},
-				Spec:       v1alpha1.ReleaseSpec{DeploymentName: "payments-api", StableRevision: "st4b1e", CanaryRevision: "c4n4ry"},
-				Status:     v1alpha1.ReleaseStatus{StepIndex: 2, StepStartedAt: &metav1.Time{Time: start}, CanaryWeight: 5},
+				Spec:       slogatev1alpha1.ReleaseSpec{DeploymentName: "payments-api", StableRevision: "st4b1e", CanaryRevision: "c4n4ry"},
+				Status:     slogatev1alpha1.ReleaseStatus{StepIndex: 2, StepStartedAt: &metav1.Time{Time: start}, CanaryWeight: 5},
 			}
-			step := &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+			step := &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 				{TemplateName: "canary-latency-p95", ClusterScope: true},
 				{TemplateName: "canary-success-rate", ClusterScope: true},
 				{TemplateName: "canary-vs-stable", ClusterScope: true},

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/slogate/slogate/analyzer/analysis"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // The seed's queries, character for character (the seed's own indentation of the YAML block).
@@ -58,7 +58,7 @@ func renderBuiltinMust(t *testing.T, name string) builtin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tmpl v1alpha1.ClusterAnalysisTemplate
+	var tmpl slogatev1alpha1.ClusterAnalysisTemplate
 	if err := yaml.UnmarshalStrict(b, &tmpl); err != nil {
 		t.Fatal(err)
 	}
