@@ -98,6 +98,14 @@ func formatValue(f float64) string {
 	return strconv.FormatFloat(f, 'g', 10, 64)
 }
 
+// rounded is f as formatValue records it.
+func rounded(f float64) float64 {
+	if r, err := strconv.ParseFloat(formatValue(f), 64); err == nil {
+		return r
+	}
+	return f
+}
+
 // observation is what one measurement found, before it becomes a slogatev1alpha1.Measurement.
 type observation struct {
 	verdict slogatev1alpha1.Verdict
@@ -117,7 +125,7 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 			return observation{verdict: slogatev1alpha1.VerdictError, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: minRequests query: %s", r.name(), problem)}
 		}
-		if v < float64(r.minRequests) {
+		if rounded(v) < float64(r.minRequests) {
 			return observation{verdict: slogatev1alpha1.VerdictInconclusive, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: %s requests in the window, below minRequests %d", r.name(), formatValue(v), r.minRequests)}
 		}
@@ -130,10 +138,7 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	// Conditions judge the value as recorded (formatValue), so that float noise such as
 	// 98.99999999999999 for an exact 99 % neither fails a `>= 99` nor contradicts the message.
 	value := formatValue(v)
-	if rounded, err := strconv.ParseFloat(value, 64); err == nil {
-		v = rounded
-	}
-	result := []float64{v}
+	result := []float64{rounded(v)}
 
 	if r.failureCondition != "" {
 		failed, err := compiledConditions.eval(r.failureCondition, result)
