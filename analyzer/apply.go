@@ -21,15 +21,15 @@ import (
 
 	"github.com/slogate/slogate/analyzer/machine"
 	"github.com/slogate/slogate/analyzer/traffic"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // applier applies the machine's actions for one release.
 type applier struct {
 	r      *Reconciler
-	deploy *appsv1.Deployment // nil when gone
-	rel    *v1alpha1.Release  // nil for Deployment-level actions
-	status v1alpha1.ReleaseStatus
+	deploy *appsv1.Deployment       // nil when gone
+	rel    *slogatev1alpha1.Release // nil for Deployment-level actions
+	status slogatev1alpha1.ReleaseStatus
 }
 
 func (a *applier) apply(ctx context.Context, actions []machine.Action) error {
@@ -48,12 +48,12 @@ func (a *applier) one(ctx context.Context, act machine.Action) error {
 		a.rel.Status = a.status
 		return a.r.Client.Status().Update(ctx, a.rel)
 	case machine.AddFinalizer:
-		return a.patchRelease(ctx, func(rel *v1alpha1.Release) { controllerutil.AddFinalizer(rel, machine.Finalizer) })
+		return a.patchRelease(ctx, func(rel *slogatev1alpha1.Release) { controllerutil.AddFinalizer(rel, machine.Finalizer) })
 	case machine.RemoveFinalizer:
 		if !controllerutil.ContainsFinalizer(a.rel, machine.Finalizer) {
 			return nil
 		}
-		return a.patchRelease(ctx, func(rel *v1alpha1.Release) { controllerutil.RemoveFinalizer(rel, machine.Finalizer) })
+		return a.patchRelease(ctx, func(rel *slogatev1alpha1.Release) { controllerutil.RemoveFinalizer(rel, machine.Finalizer) })
 	case machine.EnsureCanary:
 		return a.ensureCanary(ctx, act.Replicas)
 	case machine.DeleteCanary:
@@ -96,7 +96,7 @@ func (a *applier) one(ctx context.Context, act machine.Action) error {
 	}
 }
 
-func (a *applier) patchRelease(ctx context.Context, mutate func(*v1alpha1.Release)) error {
+func (a *applier) patchRelease(ctx context.Context, mutate func(*slogatev1alpha1.Release)) error {
 	base := a.rel.DeepCopy()
 	mutate(a.rel)
 	return a.r.Client.Patch(ctx, a.rel, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
@@ -112,13 +112,13 @@ func (a *applier) patchDeployment(ctx context.Context, mutate func(*appsv1.Deplo
 }
 
 // buildCanary makes the canary Deployment of a release.
-func buildCanary(d *appsv1.Deployment, rel *v1alpha1.Release, replicas int32) *appsv1.Deployment {
+func buildCanary(d *appsv1.Deployment, rel *slogatev1alpha1.Release, replicas int32) *appsv1.Deployment {
 	tmpl := d.Spec.Template.DeepCopy()
 	if tmpl.Labels == nil {
 		tmpl.Labels = map[string]string{}
 	}
-	tmpl.Labels[v1alpha1.RevisionLabel] = rel.Spec.CanaryRevision
-	tmpl.Labels[v1alpha1.RoleLabel] = v1alpha1.RoleCanary
+	tmpl.Labels[slogatev1alpha1.RevisionLabel] = rel.Spec.CanaryRevision
+	tmpl.Labels[slogatev1alpha1.RoleLabel] = slogatev1alpha1.RoleCanary
 
 	sel := d.Spec.Selector.DeepCopy()
 	if sel == nil {
@@ -127,15 +127,15 @@ func buildCanary(d *appsv1.Deployment, rel *v1alpha1.Release, replicas int32) *a
 	if sel.MatchLabels == nil {
 		sel.MatchLabels = map[string]string{}
 	}
-	sel.MatchLabels[v1alpha1.RevisionLabel] = rel.Spec.CanaryRevision
-	sel.MatchLabels[v1alpha1.RoleLabel] = v1alpha1.RoleCanary
+	sel.MatchLabels[slogatev1alpha1.RevisionLabel] = rel.Spec.CanaryRevision
+	sel.MatchLabels[slogatev1alpha1.RoleLabel] = slogatev1alpha1.RoleCanary
 
 	labels := maps.Clone(d.Labels)
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[v1alpha1.RoleLabel] = v1alpha1.RoleCanary
-	labels[v1alpha1.ManagedByLabel] = v1alpha1.ManagedByValue
+	labels[slogatev1alpha1.RoleLabel] = slogatev1alpha1.RoleCanary
+	labels[slogatev1alpha1.ManagedByLabel] = slogatev1alpha1.ManagedByValue
 
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{
@@ -219,7 +219,7 @@ func (a *applier) pin(ctx context.Context, w machine.Which, p machine.Pin) error
 		if svc.Annotations == nil {
 			svc.Annotations = map[string]string{}
 		}
-		svc.Annotations[v1alpha1.StablePinAnnotation] = strings.Join(keys, ",")
+		svc.Annotations[slogatev1alpha1.StablePinAnnotation] = strings.Join(keys, ",")
 	})
 }
 
@@ -228,7 +228,7 @@ func (a *applier) unpin(ctx context.Context, w machine.Which) error {
 		for _, k := range pinKeys(svc) {
 			delete(svc.Spec.Selector, k)
 		}
-		delete(svc.Annotations, v1alpha1.StablePinAnnotation)
+		delete(svc.Annotations, slogatev1alpha1.StablePinAnnotation)
 	})
 }
 

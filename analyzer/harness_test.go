@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -25,10 +27,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -42,7 +42,7 @@ var t0 = time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
 func newScheme(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, gatewayv1.Install} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, slogatev1alpha1.AddToScheme, gatewayv1.Install} {
 		if err := add(s); err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func template(image string) corev1.PodTemplateSpec {
 			Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
 		}}},
 	}
-	t.Labels[v1alpha1.RevisionLabel] = revision.Of(&t)
+	t.Labels[slogatev1alpha1.RevisionLabel] = revision.Of(&t)
 	return t
 }
 
@@ -144,21 +144,21 @@ func userRoute() *gatewayv1.HTTPRoute {
 }
 
 // fastSteps is the seed's schedule with pauses of seconds.
-func fastSteps() []v1alpha1.CanaryStep {
-	w := func(n int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: &n} }
-	p := func(d time.Duration) v1alpha1.CanaryStep {
-		return v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+func fastSteps() []slogatev1alpha1.CanaryStep {
+	w := func(n int32) slogatev1alpha1.CanaryStep { return slogatev1alpha1.CanaryStep{SetWeight: &n} }
+	p := func(d time.Duration) slogatev1alpha1.CanaryStep {
+		return slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
 	}
-	a := v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+	a := slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 		{TemplateName: "canary-success-rate", ClusterScope: true}, {TemplateName: "canary-latency-p95", ClusterScope: true},
 	}}}
-	return []v1alpha1.CanaryStep{w(5), p(3 * time.Second), a, w(25), p(5 * time.Second), a, w(50), p(5 * time.Second), w(100)}
+	return []slogatev1alpha1.CanaryStep{w(5), p(3 * time.Second), a, w(25), p(5 * time.Second), a, w(50), p(5 * time.Second), w(100)}
 }
 
-func fastPolicy(steps []v1alpha1.CanaryStep) *v1alpha1.RolloutPolicy {
-	return &v1alpha1.RolloutPolicy{
+func fastPolicy(steps []slogatev1alpha1.CanaryStep) *slogatev1alpha1.RolloutPolicy {
+	return &slogatev1alpha1.RolloutPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: "fast", Namespace: ns},
-		Spec: v1alpha1.RolloutPolicySpec{
+		Spec: slogatev1alpha1.RolloutPolicySpec{
 			Steps:              steps,
 			CanaryReadyTimeout: &metav1.Duration{Duration: time.Minute},
 			AnalysisTimeout:    &metav1.Duration{Duration: 2 * time.Minute},
@@ -195,17 +195,17 @@ func (g *scriptedGate) Analyze(_ context.Context, req gate.Request) (gate.Result
 	if seq := g.script[step]; len(seq) > 0 {
 		outcome = seq[min(n, len(seq)-1)]
 	}
-	verdict, value := map[gate.Outcome]v1alpha1.Verdict{
-		gate.Successful: v1alpha1.VerdictSuccessful, gate.Failed: v1alpha1.VerdictFailed, gate.Running: v1alpha1.VerdictInconclusive,
+	verdict, value := map[gate.Outcome]slogatev1alpha1.Verdict{
+		gate.Successful: slogatev1alpha1.VerdictSuccessful, gate.Failed: slogatev1alpha1.VerdictFailed, gate.Running: slogatev1alpha1.VerdictInconclusive,
 	}[outcome], map[gate.Outcome]string{gate.Successful: "99.9", gate.Failed: "91.2", gate.Running: ""}[outcome]
-	m := v1alpha1.Measurement{
+	m := slogatev1alpha1.Measurement{
 		Template: "canary-success-rate", Metric: "success-rate", Step: step, Weight: req.Release.Status.CanaryWeight,
 		Query: "100 * sum(rate(...))", Value: value, Verdict: verdict, Time: metav1.NewTime(req.Now),
 	}
 	return gate.Result{
 		Outcome:      outcome,
-		Measurements: []v1alpha1.Measurement{m},
-		Metrics:      []v1alpha1.MetricStatus{{Template: m.Template, Metric: m.Metric, Step: step, Phase: verdict}},
+		Measurements: []slogatev1alpha1.Measurement{m},
+		Metrics:      []slogatev1alpha1.MetricStatus{{Template: m.Template, Metric: m.Metric, Step: step, Phase: verdict}},
 		Message:      fmt.Sprintf("success-rate %s: %s", verdict, value),
 		RequeueAfter: time.Second,
 	}, nil
@@ -268,8 +268,8 @@ func newEnv(t *testing.T, objs ...client.Object) *env {
 	c := fake.NewClientBuilder().
 		WithScheme(newScheme(t)).
 		WithObjects(append(base, objs...)...).
-		WithStatusSubresource(&v1alpha1.Release{}, &appsv1.Deployment{}).
-		WithIndex(&v1alpha1.Release{}, DeploymentNameField, ReleaseDeploymentName).
+		WithStatusSubresource(&slogatev1alpha1.Release{}, &appsv1.Deployment{}).
+		WithIndex(&slogatev1alpha1.Release{}, DeploymentNameField, ReleaseDeploymentName).
 		WithInterceptorFuncs(interceptor.Funcs{
 			Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 				if err := e.log("create", obj); err != nil {
@@ -321,9 +321,9 @@ func (e *env) restart() {
 func (e *env) log(verb string, obj client.Object) error {
 	entry := verb + " " + kindOf(obj) + "/" + obj.GetName()
 	if route, ok := obj.(*gatewayv1.HTTPRoute); ok {
-		entry += " " + route.Annotations[v1alpha1.RouteWeightsAnnotation]
+		entry += " " + route.Annotations[slogatev1alpha1.RouteWeightsAnnotation]
 	}
-	if rel, ok := obj.(*v1alpha1.Release); ok && verb == "status" {
+	if rel, ok := obj.(*slogatev1alpha1.Release); ok && verb == "status" {
 		entry += fmt.Sprintf(" %s/%d/%d", rel.Status.Phase, rel.Status.StepIndex, rel.Status.CanaryWeight)
 	}
 	e.mu.Lock()
@@ -393,8 +393,8 @@ func (e *env) deployment() *appsv1.Deployment {
 	return d
 }
 
-func (e *env) release(name string) *v1alpha1.Release {
-	r := &v1alpha1.Release{}
+func (e *env) release(name string) *slogatev1alpha1.Release {
+	r := &slogatev1alpha1.Release{}
 	if err := e.c.Get(e.t.Context(), types.NamespacedName{Namespace: ns, Name: name}, r); err != nil {
 		return nil
 	}
@@ -426,7 +426,7 @@ func (e *env) apply(image string) {
 	}
 	d.Generation++
 	d.Spec.Template = tmpl
-	stable := d.Annotations[v1alpha1.StableRevisionAnnotation]
+	stable := d.Annotations[slogatev1alpha1.StableRevisionAnnotation]
 	if stable == "" {
 		stable = revision.Of(&e.deployment().Spec.Template)
 	}
@@ -434,17 +434,17 @@ func (e *env) apply(image string) {
 		d.Annotations = map[string]string{}
 	}
 	newRev := revision.Of(&tmpl)
-	switch {
-	case newRev == stable:
+	switch newRev {
+	case stable:
 		d.Spec.Paused = false
-		delete(d.Annotations, v1alpha1.StableRevisionAnnotation)
-		delete(d.Annotations, v1alpha1.CanaryRevisionAnnotation)
-	case newRev == d.Annotations[v1alpha1.FailedRevisionAnnotation]:
-		delete(d.Annotations, v1alpha1.CanaryRevisionAnnotation)
+		delete(d.Annotations, slogatev1alpha1.StableRevisionAnnotation)
+		delete(d.Annotations, slogatev1alpha1.CanaryRevisionAnnotation)
+	case d.Annotations[slogatev1alpha1.FailedRevisionAnnotation]:
+		delete(d.Annotations, slogatev1alpha1.CanaryRevisionAnnotation)
 	default:
 		d.Spec.Paused = true
-		d.Annotations[v1alpha1.StableRevisionAnnotation] = stable
-		d.Annotations[v1alpha1.CanaryRevisionAnnotation] = newRev
+		d.Annotations[slogatev1alpha1.StableRevisionAnnotation] = stable
+		d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation] = newRev
 	}
 	if err := e.world().Update(e.t.Context(), d); err != nil {
 		e.t.Fatalf("applying %s: %v", image, err)
@@ -458,7 +458,7 @@ func (e *env) act(action string) {
 	if d.Annotations == nil {
 		d.Annotations = map[string]string{}
 	}
-	d.Annotations[v1alpha1.ActionAnnotation] = action
+	d.Annotations[slogatev1alpha1.ActionAnnotation] = action
 	if err := e.world().Update(e.t.Context(), d); err != nil {
 		e.t.Fatalf("action %s: %v", action, err)
 	}
@@ -546,7 +546,7 @@ func (e *env) mustRunUntil(what string, cond func() bool) {
 			return
 		}
 		if _, err := e.step(); err != nil {
-			if err == errCrash || strings.Contains(err.Error(), errCrash.Error()) {
+			if errors.Is(err, errCrash) || strings.Contains(err.Error(), errCrash.Error()) {
 				e.t.Logf("killed at write %d; restarting the analyzer", len(e.writes))
 				e.restart()
 				continue
@@ -557,17 +557,17 @@ func (e *env) mustRunUntil(what string, cond func() bool) {
 	e.t.Fatalf("never reached: %s\nwrites:\n%s\nevents:\n%s", what, strings.Join(e.writes, "\n"), strings.Join(e.rec.events, "\n"))
 }
 
-func (e *env) phaseIs(name string, p v1alpha1.ReleasePhase) func() bool {
+func (e *env) phaseIs(name string, p slogatev1alpha1.ReleasePhase) func() bool {
 	return func() bool {
 		r := e.release(name)
 		return r != nil && r.Status.Phase == p
 	}
 }
 
-func (e *env) completed(name string, p v1alpha1.ReleasePhase) func() bool {
+func (e *env) completed(name string, p slogatev1alpha1.ReleasePhase) func() bool {
 	return func() bool {
 		r := e.release(name)
-		return r != nil && r.Status.Phase == p && meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionCompleted)
+		return r != nil && r.Status.Phase == p && meta.IsStatusConditionTrue(r.Status.Conditions, slogatev1alpha1.ConditionCompleted)
 	}
 }
 
@@ -598,7 +598,7 @@ func (e *env) writesSince(n int) []string {
 	return slices.Clone(e.writes[n:])
 }
 
-func releaseOf(image string) string { return v1alpha1.ReleaseName(appName, rev(image)) }
+func releaseOf(image string) string { return slogatev1alpha1.ReleaseName(appName, rev(image)) }
 
 // checkInvariants fails the test when, after a reconcile, a Deployment is held without a live
 // Release naming its canary revision, or the route sends traffic to a canary that is gone.
@@ -606,9 +606,9 @@ func (e *env) checkInvariants() {
 	e.t.Helper()
 	d := &appsv1.Deployment{}
 	if err := e.c.Get(e.t.Context(), types.NamespacedName{Namespace: ns, Name: appName}, d); err == nil {
-		c := d.Annotations[v1alpha1.CanaryRevisionAnnotation]
-		if d.Spec.Paused && c != "" && c != d.Annotations[v1alpha1.FailedRevisionAnnotation] {
-			rel := e.release(v1alpha1.ReleaseName(appName, c))
+		c := d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]
+		if d.Spec.Paused && c != "" && c != d.Annotations[slogatev1alpha1.FailedRevisionAnnotation] {
+			rel := e.release(slogatev1alpha1.ReleaseName(appName, c))
 			if rel == nil && e.releaseGap {
 				e.releaseGap = false
 			} else if rel == nil {

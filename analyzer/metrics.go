@@ -3,13 +3,13 @@ package analyzer
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // phases are the values of the phase label.
-var phases = []v1alpha1.ReleasePhase{
-	v1alpha1.PhaseProgressing, v1alpha1.PhasePaused, v1alpha1.PhasePromoting,
-	v1alpha1.PhaseSucceeded, v1alpha1.PhaseRolledBack, v1alpha1.PhaseAborted,
+var phases = []slogatev1alpha1.ReleasePhase{
+	slogatev1alpha1.PhaseProgressing, slogatev1alpha1.PhasePaused, slogatev1alpha1.PhasePromoting,
+	slogatev1alpha1.PhaseSucceeded, slogatev1alpha1.PhaseRolledBack, slogatev1alpha1.PhaseAborted,
 }
 
 // Metrics are the release engine's Prometheus metrics.
@@ -56,7 +56,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 }
 
 // observe updates the metrics after a release went from before to after.
-func (m *Metrics) observe(ns, name string, before, after *v1alpha1.ReleaseStatus) {
+func (m *Metrics) observe(ns, name string, before, after *slogatev1alpha1.ReleaseStatus) {
 	if after.Phase == "" {
 		return
 	}
@@ -72,9 +72,9 @@ func (m *Metrics) observe(ns, name string, before, after *v1alpha1.ReleaseStatus
 		return
 	}
 	switch after.Phase {
-	case v1alpha1.PhaseSucceeded:
+	case slogatev1alpha1.PhaseSucceeded:
 		m.promotions.WithLabelValues(after.Reason).Inc()
-	case v1alpha1.PhaseRolledBack, v1alpha1.PhaseAborted:
+	case slogatev1alpha1.PhaseRolledBack, slogatev1alpha1.PhaseAborted:
 		m.rollbacks.WithLabelValues(after.Reason).Inc()
 	}
 }

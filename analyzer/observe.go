@@ -17,7 +17,7 @@ import (
 	"github.com/slogate/slogate/analyzer/machine"
 	"github.com/slogate/slogate/analyzer/policy"
 	"github.com/slogate/slogate/analyzer/traffic"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -39,10 +39,10 @@ func observeDeployment(d *appsv1.Deployment) machine.Deployment {
 		Generation:         d.Generation,
 		Paused:             d.Spec.Paused,
 		Revision:           revision.Of(&d.Spec.Template),
-		Stable:             a[v1alpha1.StableRevisionAnnotation],
-		Canary:             a[v1alpha1.CanaryRevisionAnnotation],
-		Failed:             a[v1alpha1.FailedRevisionAnnotation],
-		Action:             a[v1alpha1.ActionAnnotation],
+		Stable:             a[slogatev1alpha1.StableRevisionAnnotation],
+		Canary:             a[slogatev1alpha1.CanaryRevisionAnnotation],
+		Failed:             a[slogatev1alpha1.FailedRevisionAnnotation],
+		Action:             a[slogatev1alpha1.ActionAnnotation],
 		Replicas:           replicas,
 		ObservedGeneration: d.Status.ObservedGeneration,
 		StatusReplicas:     d.Status.Replicas,
@@ -118,7 +118,7 @@ func observeCanary(c *appsv1.Deployment) machine.Canary {
 
 // pinKeys are the selector keys a Service's pin annotation lists.
 func pinKeys(svc *corev1.Service) []string {
-	v := svc.Annotations[v1alpha1.StablePinAnnotation]
+	v := svc.Annotations[slogatev1alpha1.StablePinAnnotation]
 	if v == "" {
 		return nil
 	}
@@ -138,7 +138,7 @@ func observePin(svc *corev1.Service, key string) machine.Pin {
 }
 
 // observe reads what the machine needs for one release.
-func (r *Reconciler) observe(ctx context.Context, d *appsv1.Deployment, rel *v1alpha1.Release, blocked string) (machine.Observations, error) {
+func (r *Reconciler) observe(ctx context.Context, d *appsv1.Deployment, rel *slogatev1alpha1.Release, blocked string) (machine.Observations, error) {
 	o := machine.Observations{
 		Now:             r.Clock.Now(),
 		Deployment:      observeDeployment(d),
@@ -173,7 +173,7 @@ func (r *Reconciler) observe(ctx context.Context, d *appsv1.Deployment, rel *v1a
 		StableExists: stable != nil,
 		CanaryExists: canarySvc != nil,
 		StablePin:    observePin(stable, machine.StableHashKey),
-		CanaryPin:    observePin(canarySvc, v1alpha1.RevisionLabel),
+		CanaryPin:    observePin(canarySvc, slogatev1alpha1.RevisionLabel),
 	}
 
 	backends := traffic.Backends{Stable: rel.Spec.StableService, Canary: rel.Spec.CanaryService}
@@ -198,19 +198,19 @@ func (r *Reconciler) observe(ctx context.Context, d *appsv1.Deployment, rel *v1a
 	return o, nil
 }
 
-func (r *Reconciler) policies(ctx context.Context, ns string) ([]v1alpha1.RolloutPolicy, []v1alpha1.ClusterRolloutPolicy, error) {
-	var local v1alpha1.RolloutPolicyList
+func (r *Reconciler) policies(ctx context.Context, ns string) ([]slogatev1alpha1.RolloutPolicy, []slogatev1alpha1.ClusterRolloutPolicy, error) {
+	var local slogatev1alpha1.RolloutPolicyList
 	if err := r.Client.List(ctx, &local, client.InNamespace(ns)); err != nil {
 		return nil, nil, fmt.Errorf("listing RolloutPolicies: %w", err)
 	}
-	var cluster v1alpha1.ClusterRolloutPolicyList
+	var cluster slogatev1alpha1.ClusterRolloutPolicyList
 	if err := r.Client.List(ctx, &cluster); err != nil {
 		return nil, nil, fmt.Errorf("listing ClusterRolloutPolicies: %w", err)
 	}
 	return local.Items, cluster.Items, nil
 }
 
-func (r *Reconciler) lookupPolicy(ctx context.Context, rel *v1alpha1.Release) (policy.Resolved, error) {
+func (r *Reconciler) lookupPolicy(ctx context.Context, rel *slogatev1alpha1.Release) (policy.Resolved, error) {
 	local, cluster, err := r.policies(ctx, rel.Namespace)
 	if err != nil {
 		return policy.Resolved{}, err

@@ -23,7 +23,7 @@ import (
 	"github.com/slogate/slogate/analyzer/machine"
 	"github.com/slogate/slogate/analyzer/policy"
 	"github.com/slogate/slogate/analyzer/traffic"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -86,7 +86,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var list v1alpha1.ReleaseList
+	var list slogatev1alpha1.ReleaseList
 	if err := r.Client.List(ctx, &list, client.InNamespace(req.Namespace), client.MatchingFields{DeploymentNameField: req.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing Releases: %w", err)
 	}
@@ -107,7 +107,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if plan.Drive == "" {
 		return ctrl.Result{}, nil
 	}
-	rel := &v1alpha1.Release{}
+	rel := &slogatev1alpha1.Release{}
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: req.Namespace, Name: plan.Drive}, rel); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -137,7 +137,7 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // analyze calls the gate for the release's current analysis step.
-func (r *Reconciler) analyze(ctx context.Context, rel *v1alpha1.Release, now time.Time) *machine.GateAnswer {
+func (r *Reconciler) analyze(ctx context.Context, rel *slogatev1alpha1.Release, now time.Time) *machine.GateAnswer {
 	i := int(rel.Status.StepIndex)
 	if i >= len(rel.Spec.Steps) || rel.Spec.Steps[i].Analysis == nil {
 		return &machine.GateAnswer{Err: fmt.Errorf("step %d is not an analysis", i)}
@@ -159,7 +159,7 @@ func (r *Reconciler) createRelease(ctx context.Context, d *appsv1.Deployment, na
 		return err
 	}
 	pol := policy.Resolve(d, local, cluster)
-	stable := d.Annotations[v1alpha1.StableRevisionAnnotation]
+	stable := d.Annotations[slogatev1alpha1.StableRevisionAnnotation]
 	if stable == "" {
 		stable, err = r.guessStable(ctx, d)
 		if err != nil {
@@ -170,17 +170,17 @@ func (r *Reconciler) createRelease(ctx context.Context, d *appsv1.Deployment, na
 	if err != nil {
 		return err
 	}
-	rel := &v1alpha1.Release{
+	rel := &slogatev1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:       name,
 			Namespace:  d.Namespace,
-			Labels:     map[string]string{v1alpha1.ManagedByLabel: v1alpha1.ManagedByValue},
+			Labels:     map[string]string{slogatev1alpha1.ManagedByLabel: slogatev1alpha1.ManagedByValue},
 			Finalizers: []string{machine.Finalizer},
 		},
-		Spec: v1alpha1.ReleaseSpec{
+		Spec: slogatev1alpha1.ReleaseSpec{
 			DeploymentName: d.Name,
 			StableRevision: stable,
-			CanaryRevision: d.Annotations[v1alpha1.CanaryRevisionAnnotation],
+			CanaryRevision: d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation],
 			Policy:         pol.Name,
 			Steps:          pol.Spec.Steps,
 			StableService:  pol.Spec.StableService,
@@ -207,7 +207,7 @@ func (r *Reconciler) guessStable(ctx context.Context, d *appsv1.Deployment) (str
 	if err := r.Client.List(ctx, &list, client.InNamespace(d.Namespace)); err != nil {
 		return "", fmt.Errorf("listing ReplicaSets: %w", err)
 	}
-	canary := d.Annotations[v1alpha1.CanaryRevisionAnnotation]
+	canary := d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]
 	best, size := "", int32(-1)
 	for i := range list.Items {
 		rs := &list.Items[i]
@@ -227,7 +227,7 @@ func (r *Reconciler) guessStable(ctx context.Context, d *appsv1.Deployment) (str
 
 // findRoutes returns the routes of a release: the policy's, or every route of the namespace with a
 // rule naming the stable Service.
-func (r *Reconciler) findRoutes(ctx context.Context, ns string, spec v1alpha1.RolloutPolicySpec) ([]string, error) {
+func (r *Reconciler) findRoutes(ctx context.Context, ns string, spec slogatev1alpha1.RolloutPolicySpec) ([]string, error) {
 	if name := policy.RouteName(spec); name != "" {
 		return []string{name}, nil
 	}
@@ -246,7 +246,7 @@ func (r *Reconciler) findRoutes(ctx context.Context, ns string, spec v1alpha1.Ro
 }
 
 // event records an event on the Deployment and on the Release.
-func (r *Reconciler) event(d *appsv1.Deployment, rel *v1alpha1.Release, e machine.Event) {
+func (r *Reconciler) event(d *appsv1.Deployment, rel *slogatev1alpha1.Release, e machine.Event) {
 	if r.Recorder == nil {
 		return
 	}

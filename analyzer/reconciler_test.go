@@ -16,7 +16,7 @@ import (
 	"github.com/slogate/slogate/analyzer/gate"
 	"github.com/slogate/slogate/analyzer/machine"
 	"github.com/slogate/slogate/analyzer/policy"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // weights renders the weights annotation the way the route write log shows it.
@@ -70,8 +70,8 @@ func TestHappyPath(t *testing.T) {
 	if c == nil {
 		t.Fatal("no canary Deployment at 5 %")
 	}
-	if !machine.IsManaged(c.Labels) || c.Spec.Template.Labels[v1alpha1.RevisionLabel] != rev("v2") ||
-		c.Spec.Selector.MatchLabels[v1alpha1.RevisionLabel] != rev("v2") || *c.Spec.Replicas != 1 {
+	if !machine.IsManaged(c.Labels) || c.Spec.Template.Labels[slogatev1alpha1.RevisionLabel] != rev("v2") ||
+		c.Spec.Selector.MatchLabels[slogatev1alpha1.RevisionLabel] != rev("v2") || *c.Spec.Replicas != 1 {
 		t.Errorf("canary labels %v, selector %v, replicas %d", c.Labels, c.Spec.Selector.MatchLabels, *c.Spec.Replicas)
 	}
 	if owner := metav1.GetControllerOf(c); owner == nil || owner.Kind != "Release" || owner.Name != name {
@@ -82,7 +82,7 @@ func TestHappyPath(t *testing.T) {
 	if got := stable.Spec.Selector[appsv1.DefaultDeploymentUniqueLabelKey]; got != hashOf(rev("v1")) {
 		t.Errorf("stable Service pinned to %q, want %q", got, hashOf(rev("v1")))
 	}
-	if got := stable.Annotations[v1alpha1.StablePinAnnotation]; got != appsv1.DefaultDeploymentUniqueLabelKey {
+	if got := stable.Annotations[slogatev1alpha1.StablePinAnnotation]; got != appsv1.DefaultDeploymentUniqueLabelKey {
 		t.Errorf("stable pin annotation = %q", got)
 	}
 
@@ -92,7 +92,7 @@ func TestHappyPath(t *testing.T) {
 	}
 	e.mustReplicaSetReplicas("v1", 4)
 
-	e.mustRunUntil("the release succeeded", e.completed(name, v1alpha1.PhaseSucceeded))
+	e.mustRunUntil("the release succeeded", e.completed(name, slogatev1alpha1.PhaseSucceeded))
 
 	wantRoutes := []string{weights(0), weights(5), weights(25), weights(50), weights(100), weights(0), ""}
 	if diff := cmp.Diff(wantRoutes, e.routeWrites()); diff != "" {
@@ -107,7 +107,7 @@ func TestHappyPath(t *testing.T) {
 		t.Errorf("Deployment template (-want +got):\n%s", diff)
 	}
 	for k := range d.Annotations {
-		if strings.HasPrefix(k, v1alpha1.Prefix) {
+		if strings.HasPrefix(k, slogatev1alpha1.Prefix) {
 			t.Errorf("Deployment keeps annotation %s", k)
 		}
 	}
@@ -133,7 +133,7 @@ func TestHappyPath(t *testing.T) {
 	if got := testutil.ToFloat64(e.r.Metrics.promotions.WithLabelValues(machine.ReasonPromoted)); got != 1 {
 		t.Errorf("promotions_total = %v, want 1", got)
 	}
-	if got := testutil.ToFloat64(e.r.Metrics.phase.WithLabelValues(ns, name, string(v1alpha1.PhaseSucceeded))); got != 1 {
+	if got := testutil.ToFloat64(e.r.Metrics.phase.WithLabelValues(ns, name, string(slogatev1alpha1.PhaseSucceeded))); got != 1 {
 		t.Errorf("release_phase{Succeeded} = %v, want 1", got)
 	}
 }
@@ -173,7 +173,7 @@ func TestRollbackAt25(t *testing.T) {
 	name := releaseOf("v2")
 	e.mustRunUntil("the analysis at 25 %", e.atStep(name, 5))
 	n := len(e.writes)
-	e.mustRunUntil("the release rolled back", e.completed(name, v1alpha1.PhaseRolledBack))
+	e.mustRunUntil("the release rolled back", e.completed(name, slogatev1alpha1.PhaseRolledBack))
 
 	w := e.writesSince(n)
 	if len(w) < 2 || w[0] != "update HTTPRoute/"+appName+"-route "+weights(0) || w[1] != "status Release/"+name+" RolledBack/5/0" {
@@ -188,15 +188,15 @@ func TestRollbackAt25(t *testing.T) {
 		t.Errorf("reason = %s", rel.Status.Reason)
 	}
 	last := rel.Status.Measurements[len(rel.Status.Measurements)-1]
-	if last.Verdict != v1alpha1.VerdictFailed || last.Value != "91.2" || last.Step != 5 || last.Weight != 25 {
+	if last.Verdict != slogatev1alpha1.VerdictFailed || last.Value != "91.2" || last.Step != 5 || last.Weight != 25 {
 		t.Errorf("failed measurement = %+v", last)
 	}
-	if !meta.IsStatusConditionTrue(rel.Status.Conditions, v1alpha1.ConditionTrafficRestored) {
+	if !meta.IsStatusConditionTrue(rel.Status.Conditions, slogatev1alpha1.ConditionTrafficRestored) {
 		t.Error("TrafficRestored is not True")
 	}
 	d := e.deployment()
-	if !d.Spec.Paused || d.Annotations[v1alpha1.FailedRevisionAnnotation] != rev("v2") ||
-		d.Annotations[v1alpha1.CanaryRevisionAnnotation] != "" || d.Annotations[v1alpha1.StableRevisionAnnotation] != rev("v1") {
+	if !d.Spec.Paused || d.Annotations[slogatev1alpha1.FailedRevisionAnnotation] != rev("v2") ||
+		d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation] != "" || d.Annotations[slogatev1alpha1.StableRevisionAnnotation] != rev("v1") {
 		t.Errorf("Deployment paused=%v annotations=%v", d.Spec.Paused, d.Annotations)
 	}
 	e.mustReplicaSetReplicas("v1", 4)
@@ -220,8 +220,8 @@ func TestRollbackAt25(t *testing.T) {
 	// A new image starts a new release, which succeeds and clears the failed revision.
 	e.gate.script = nil
 	e.apply("v3")
-	e.mustRunUntil("the new release succeeded", e.completed(releaseOf("v3"), v1alpha1.PhaseSucceeded))
-	if a := e.deployment().Annotations; a[v1alpha1.FailedRevisionAnnotation] != "" {
+	e.mustRunUntil("the new release succeeded", e.completed(releaseOf("v3"), slogatev1alpha1.PhaseSucceeded))
+	if a := e.deployment().Annotations; a[slogatev1alpha1.FailedRevisionAnnotation] != "" {
 		t.Errorf("failed revision still recorded: %v", a)
 	}
 	e.mustUserObjectsUnchanged()
@@ -234,7 +234,7 @@ func TestSupersede(t *testing.T) {
 	e.mustRunUntil("the canary carries 25 %", e.atStep(old, 4))
 	n := len(e.writes)
 	e.apply("v3")
-	e.mustRunUntil("the old release ended", e.completed(old, v1alpha1.PhaseAborted))
+	e.mustRunUntil("the old release ended", e.completed(old, slogatev1alpha1.PhaseAborted))
 	w := e.writesSince(n)
 	if len(w) < 1 || !strings.HasPrefix(w[0], "create Release/"+releaseOf("v3")) {
 		t.Errorf("first write after the newer apply = %v, want the new Release", w[:min(1, len(w))])
@@ -252,7 +252,7 @@ func TestSupersede(t *testing.T) {
 		t.Errorf("old release reason = %s", r.Status.Reason)
 	}
 	e.mustReplicaSetReplicas("v1", 4)
-	e.mustRunUntil("the new release succeeded", e.completed(releaseOf("v3"), v1alpha1.PhaseSucceeded))
+	e.mustRunUntil("the new release succeeded", e.completed(releaseOf("v3"), slogatev1alpha1.PhaseSucceeded))
 	routes := e.routeWrites()
 	if !containsInOrder(routes, weights(25), weights(0), weights(5), weights(25), weights(50), weights(100), weights(0), "") {
 		t.Errorf("route writes %v: the new release did not start over", routes)
@@ -270,7 +270,7 @@ func TestStableReapplied(t *testing.T) {
 	e.mustRunUntil("the canary carries 25 %", e.atStep(name, 4))
 	n := len(e.writes)
 	e.apply("v1")
-	e.mustRunUntil("the release ended", e.completed(name, v1alpha1.PhaseAborted))
+	e.mustRunUntil("the release ended", e.completed(name, slogatev1alpha1.PhaseAborted))
 	w := e.writesSince(n)
 	if len(w) < 2 || w[0] != "update HTTPRoute/"+appName+"-route "+weights(0) || !strings.HasPrefix(w[1], "status Release/"+name+" Aborted") {
 		t.Errorf("writes after the stable apply start %v, want the route to 0 %% then the status", w[:min(2, len(w))])
@@ -293,30 +293,30 @@ func TestStableReapplied(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	manual := fastSteps()
-	manual[4] = v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{}}
+	manual[4] = slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{}}
 	cases := map[string]struct {
-		steps    []v1alpha1.CanaryStep
+		steps    []slogatev1alpha1.CanaryStep
 		script   map[int32][]gate.Outcome
 		wait     func(e *env, name string) func() bool
 		action   string
-		want     v1alpha1.ReleasePhase
+		want     slogatev1alpha1.ReleasePhase
 		wantWhy  string
 		check    func(t *testing.T, e *env, name string)
 		wantGate int
 	}{
 		"promote passes a manual pause": {
 			steps:    manual,
-			wait:     func(e *env, name string) func() bool { return e.phaseIs(name, v1alpha1.PhasePaused) },
-			action:   v1alpha1.ActionPromote,
-			want:     v1alpha1.PhaseSucceeded,
+			wait:     func(e *env, name string) func() bool { return e.phaseIs(name, slogatev1alpha1.PhasePaused) },
+			action:   slogatev1alpha1.ActionPromote,
+			want:     slogatev1alpha1.PhaseSucceeded,
 			wantWhy:  machine.ReasonPromoted,
 			wantGate: 2,
 		},
 		"promote-full skips the remaining steps": {
 			steps:    fastSteps(),
 			wait:     func(e *env, name string) func() bool { return e.atStep(name, 1) },
-			action:   v1alpha1.ActionPromoteFull,
-			want:     v1alpha1.PhaseSucceeded,
+			action:   slogatev1alpha1.ActionPromoteFull,
+			want:     slogatev1alpha1.PhaseSucceeded,
 			wantWhy:  machine.ReasonPromoted,
 			wantGate: 0,
 			check: func(t *testing.T, e *env, _ string) {
@@ -329,13 +329,13 @@ func TestActions(t *testing.T) {
 		"abort rolls back": {
 			steps:    fastSteps(),
 			wait:     func(e *env, name string) func() bool { return e.atStep(name, 4) },
-			action:   v1alpha1.ActionAbort,
-			want:     v1alpha1.PhaseRolledBack,
+			action:   slogatev1alpha1.ActionAbort,
+			want:     slogatev1alpha1.PhaseRolledBack,
 			wantWhy:  machine.ReasonAbortedByUser,
 			wantGate: 1,
 			check: func(t *testing.T, e *env, _ string) {
 				d := e.deployment()
-				if !d.Spec.Paused || d.Annotations[v1alpha1.FailedRevisionAnnotation] != rev("v2") {
+				if !d.Spec.Paused || d.Annotations[slogatev1alpha1.FailedRevisionAnnotation] != rev("v2") {
 					t.Errorf("Deployment paused=%v annotations=%v", d.Spec.Paused, d.Annotations)
 				}
 			},
@@ -343,9 +343,9 @@ func TestActions(t *testing.T) {
 		"retry runs the failed revision again": {
 			steps:    fastSteps(),
 			script:   map[int32][]gate.Outcome{2: {gate.Failed, gate.Successful}},
-			wait:     func(e *env, name string) func() bool { return e.completed(name, v1alpha1.PhaseRolledBack) },
-			action:   v1alpha1.ActionRetry,
-			want:     v1alpha1.PhaseSucceeded,
+			wait:     func(e *env, name string) func() bool { return e.completed(name, slogatev1alpha1.PhaseRolledBack) },
+			action:   slogatev1alpha1.ActionRetry,
+			want:     slogatev1alpha1.PhaseSucceeded,
 			wantWhy:  machine.ReasonPromoted,
 			wantGate: 3,
 			check: func(t *testing.T, e *env, name string) {
@@ -371,10 +371,10 @@ func TestActions(t *testing.T) {
 			if r.Status.Reason != tc.wantWhy {
 				t.Errorf("reason = %s, want %s", r.Status.Reason, tc.wantWhy)
 			}
-			if _, ok := e.deployment().Annotations[v1alpha1.ActionAnnotation]; ok {
+			if _, ok := e.deployment().Annotations[slogatev1alpha1.ActionAnnotation]; ok {
 				t.Error("the action annotation was not removed")
 			}
-			if !slices.Contains(e.rec.reasons("Deployment"), machine.ReasonActionTaken) && tc.action != v1alpha1.ActionAbort && tc.action != v1alpha1.ActionRetry {
+			if !slices.Contains(e.rec.reasons("Deployment"), machine.ReasonActionTaken) && tc.action != slogatev1alpha1.ActionAbort && tc.action != slogatev1alpha1.ActionRetry {
 				t.Errorf("no ActionTaken event: %v", e.rec.reasons("Deployment"))
 			}
 			if e.gate.calls != tc.wantGate {
@@ -390,13 +390,13 @@ func TestActions(t *testing.T) {
 
 func TestActionRefused(t *testing.T) {
 	e := newEnv(t, fastPolicy(fastSteps()))
-	e.act(v1alpha1.ActionPromote)
+	e.act(slogatev1alpha1.ActionPromote)
 	for range 3 {
 		if _, err := e.step(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, ok := e.deployment().Annotations[v1alpha1.ActionAnnotation]; ok {
+	if _, ok := e.deployment().Annotations[slogatev1alpha1.ActionAnnotation]; ok {
 		t.Error("an action without a release stays on the Deployment")
 	}
 	if got := e.rec.reasons("Deployment"); !slices.Contains(got, machine.ReasonActionRejected) {
@@ -425,7 +425,7 @@ func TestRestart(t *testing.T) {
 		crashAt func(string) bool
 		// before runs until the phase to kill in, then restarts the analyzer.
 		before  func(e *env, name string) func() bool
-		want    v1alpha1.ReleasePhase
+		want    slogatev1alpha1.ReleasePhase
 		wantWhy string
 	}{
 		"before the canary is ready": {
@@ -436,53 +436,53 @@ func TestRestart(t *testing.T) {
 					return r != nil && r.Status.Reason == machine.ReasonWaitingForCanary
 				}
 			},
-			want: v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want: slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"creating the canary": {
 			crashAt: counting("create Deployment/"+appName+"-canary", "", 1),
-			want:    v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want:    slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"mid-pause": {
 			before: func(e *env, name string) func() bool { return e.atStep(name, 1) },
-			want:   v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want:   slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"mid-analysis": {
 			script: map[int32][]gate.Outcome{2: {gate.Running, gate.Running, gate.Successful}},
 			before: func(e *env, name string) func() bool {
 				return func() bool { r := e.release(name); return r != nil && len(r.Status.Measurements) == 1 }
 			},
-			want: v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want: slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"between the 25 % route write and its status": {
 			crashAt: counting(statusOf, "Progressing/4/25", 1),
-			want:    v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want:    slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"between the unpause and its status (mid-promotion)": {
 			crashAt: counting(statusOf, "Promoting/9/100", 2),
-			want:    v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want:    slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"while the Deployment rolls (mid-promotion)": {
 			before: func(e *env, name string) func() bool {
 				return func() bool {
 					r := e.release(name)
-					return r != nil && meta.IsStatusConditionTrue(r.Status.Conditions, v1alpha1.ConditionRollingOut)
+					return r != nil && meta.IsStatusConditionTrue(r.Status.Conditions, slogatev1alpha1.ConditionRollingOut)
 				}
 			},
-			want: v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want: slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 		"between the rollback's route write and its status (mid-rollback)": {
 			script:  map[int32][]gate.Outcome{5: {gate.Failed}},
 			crashAt: counting(statusOf, "RolledBack/5/0", 1),
-			want:    v1alpha1.PhaseRolledBack, wantWhy: machine.ReasonTrafficChanged,
+			want:    slogatev1alpha1.PhaseRolledBack, wantWhy: machine.ReasonTrafficChanged,
 		},
 		"deleting the canary after a rollback (mid-rollback)": {
 			script:  map[int32][]gate.Outcome{5: {gate.Failed}},
 			crashAt: counting("delete Deployment/"+appName+"-canary", "", 1),
-			want:    v1alpha1.PhaseRolledBack, wantWhy: machine.ReasonAnalysisFailed,
+			want:    slogatev1alpha1.PhaseRolledBack, wantWhy: machine.ReasonAnalysisFailed,
 		},
 		"restoring the Services after promotion": {
 			crashAt: counting("patch Service/"+appName+"-stable", "", 3),
-			want:    v1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
+			want:    slogatev1alpha1.PhaseSucceeded, wantWhy: machine.ReasonPromoted,
 		},
 	}
 	for name, tc := range cases {
@@ -508,12 +508,12 @@ func TestRestart(t *testing.T) {
 			e.mustUserObjectsUnchanged()
 			d := e.deployment()
 			switch tc.want {
-			case v1alpha1.PhaseSucceeded:
+			case slogatev1alpha1.PhaseSucceeded:
 				if d.Spec.Paused || len(d.Annotations) != 0 {
 					t.Errorf("Deployment paused=%v annotations=%v", d.Spec.Paused, d.Annotations)
 				}
-			case v1alpha1.PhaseRolledBack:
-				if !d.Spec.Paused || d.Annotations[v1alpha1.FailedRevisionAnnotation] != rev("v2") {
+			case slogatev1alpha1.PhaseRolledBack:
+				if !d.Spec.Paused || d.Annotations[slogatev1alpha1.FailedRevisionAnnotation] != rev("v2") {
 					t.Errorf("Deployment paused=%v annotations=%v", d.Spec.Paused, d.Annotations)
 				}
 				e.mustReplicaSetReplicas("v1", 4)
@@ -551,7 +551,7 @@ func TestReleaseDeletedRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.releaseGap = true
-	e.mustRunUntil("the release was recreated and succeeded", e.completed(name, v1alpha1.PhaseSucceeded))
+	e.mustRunUntil("the release was recreated and succeeded", e.completed(name, slogatev1alpha1.PhaseSucceeded))
 	if got := e.rec.reasons("Deployment"); !slices.Contains(got, machine.ReasonReleaseDeleted) {
 		t.Errorf("events %v, want ReleaseDeleted", got)
 	}
@@ -563,7 +563,7 @@ func TestCanaryNotReadyRollsBack(t *testing.T) {
 	e.canaryReady = false
 	e.apply("v2")
 	name := releaseOf("v2")
-	e.mustRunUntil("the release rolled back", e.completed(name, v1alpha1.PhaseRolledBack))
+	e.mustRunUntil("the release rolled back", e.completed(name, slogatev1alpha1.PhaseRolledBack))
 	r := e.release(name)
 	if r.Status.Reason != machine.ReasonCanaryNotReady {
 		t.Errorf("reason = %s", r.Status.Reason)

@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -20,17 +21,17 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/slogate/slogate/analyzer/machine"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // IndexReleases registers the DeploymentNameField index of Releases.
 func IndexReleases(ctx context.Context, mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Release{}, DeploymentNameField, ReleaseDeploymentName)
+	return mgr.GetFieldIndexer().IndexField(ctx, &slogatev1alpha1.Release{}, DeploymentNameField, ReleaseDeploymentName)
 }
 
 // ReleaseDeploymentName is the index function of DeploymentNameField.
 func ReleaseDeploymentName(o client.Object) []string {
-	rel, ok := o.(*v1alpha1.Release)
+	rel, ok := o.(*slogatev1alpha1.Release)
 	if !ok || rel.Spec.DeploymentName == "" {
 		return nil
 	}
@@ -49,8 +50,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(deploymentToRequest),
 			builder.WithPredicates(deploymentPredicate())).
-		Watches(&v1alpha1.Release{}, handler.EnqueueRequestsFromMapFunc(releaseToRequest))
-	if _, err := mgr.GetRESTMapper().RESTMapping(gatewayv1.SchemeGroupVersion.WithKind("HTTPRoute").GroupKind(), gatewayv1.SchemeGroupVersion.Version); err == nil {
+		Watches(&slogatev1alpha1.Release{}, handler.EnqueueRequestsFromMapFunc(releaseToRequest))
+	if _, err := mgr.GetRESTMapper().RESTMapping(schema.GroupKind{Group: gatewayv1.GroupVersion.Group, Kind: "HTTPRoute"}, gatewayv1.GroupVersion.Version); err == nil {
 		b = b.Watches(&gatewayv1.HTTPRoute{}, handler.EnqueueRequestsFromMapFunc(r.routeToRequests))
 	} else if !meta.IsNoMatchError(err) {
 		return fmt.Errorf("looking up HTTPRoute: %w", err)
@@ -63,8 +64,8 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 // relevant reports whether a Deployment carries any of slogate's release annotations.
 func relevant(o client.Object) bool {
 	a := o.GetAnnotations()
-	for _, k := range []string{v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation,
-		v1alpha1.FailedRevisionAnnotation, v1alpha1.ActionAnnotation} {
+	for _, k := range []string{slogatev1alpha1.StableRevisionAnnotation, slogatev1alpha1.CanaryRevisionAnnotation,
+		slogatev1alpha1.FailedRevisionAnnotation, slogatev1alpha1.ActionAnnotation} {
 		if _, ok := a[k]; ok {
 			return true
 		}
@@ -95,7 +96,7 @@ func deploymentToRequest(_ context.Context, o client.Object) []reconcile.Request
 }
 
 func releaseToRequest(_ context.Context, o client.Object) []reconcile.Request {
-	rel, ok := o.(*v1alpha1.Release)
+	rel, ok := o.(*slogatev1alpha1.Release)
 	if !ok || rel.Spec.DeploymentName == "" {
 		return nil
 	}
@@ -104,7 +105,7 @@ func releaseToRequest(_ context.Context, o client.Object) []reconcile.Request {
 
 // routeToRequests maps a route to the Deployments whose live releases set its weights.
 func (r *Reconciler) routeToRequests(ctx context.Context, o client.Object) []reconcile.Request {
-	var list v1alpha1.ReleaseList
+	var list slogatev1alpha1.ReleaseList
 	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing Releases for a route")
 		return nil

@@ -1,9 +1,9 @@
 package machine
 
-import "github.com/slogate/slogate/api/v1alpha1"
+import slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 
 // ReleaseStatus is the status of a Release.
-type ReleaseStatus = v1alpha1.ReleaseStatus
+type ReleaseStatus = slogatev1alpha1.ReleaseStatus
 
 // Action is one change to the world. The reconciler applies each one idempotently.
 type Action interface{ isAction() }
@@ -27,7 +27,7 @@ const (
 	CanaryService Which = "canary"
 )
 
-// PinService sets the pin of a Service (selector entry and v1alpha1.StablePinAnnotation).
+// PinService sets the pin of a Service (selector entry and slogatev1alpha1.StablePinAnnotation).
 type PinService struct {
 	Service Which
 	Pin     Pin

@@ -12,7 +12,7 @@ import (
 
 	"github.com/slogate/slogate/analyzer/gate"
 	"github.com/slogate/slogate/analyzer/traffic"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var t0 = time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
@@ -25,36 +25,36 @@ const (
 
 // testSteps: 0 setWeight 5, 1 pause 3m, 2 analysis, 3 setWeight 25, 4 pause {}, 5 analysis,
 // 6 setWeight 50.
-func testSteps() []v1alpha1.CanaryStep {
-	w := func(n int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: &n} }
-	analysis := v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+func testSteps() []slogatev1alpha1.CanaryStep {
+	w := func(n int32) slogatev1alpha1.CanaryStep { return slogatev1alpha1.CanaryStep{SetWeight: &n} }
+	analysis := slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 		{TemplateName: "canary-success-rate", ClusterScope: true},
 	}}}
-	return []v1alpha1.CanaryStep{
+	return []slogatev1alpha1.CanaryStep{
 		w(5),
-		{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: 3 * time.Minute}}},
+		{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: 3 * time.Minute}}},
 		analysis,
 		w(25),
-		{Pause: &v1alpha1.PauseStep{}},
+		{Pause: &slogatev1alpha1.PauseStep{}},
 		analysis,
 		w(50),
 	}
 }
 
-type releaseBuilder struct{ r v1alpha1.Release }
+type releaseBuilder struct{ r slogatev1alpha1.Release }
 
 func makeRelease() *releaseBuilder {
 	started := metav1.NewTime(t0)
-	return &releaseBuilder{v1alpha1.Release{
+	return &releaseBuilder{slogatev1alpha1.Release{
 		ObjectMeta: metav1.ObjectMeta{Name: relName, Namespace: "prod"},
-		Spec: v1alpha1.ReleaseSpec{
+		Spec: slogatev1alpha1.ReleaseSpec{
 			DeploymentName: "web", StableRevision: stableRev, CanaryRevision: canaryRev, Policy: "default",
 			Steps: testSteps(), StableService: "web-stable", CanaryService: "web-canary", HTTPRoutes: []string{"web"},
 		},
-		Status: v1alpha1.ReleaseStatus{
-			Phase: v1alpha1.PhaseProgressing, StartedAt: &started, StepStartedAt: &started, ObservedGeneration: 2,
+		Status: slogatev1alpha1.ReleaseStatus{
+			Phase: slogatev1alpha1.PhaseProgressing, StartedAt: &started, StepStartedAt: &started, ObservedGeneration: 2,
 			Conditions: []metav1.Condition{{
-				Type: v1alpha1.ConditionCanaryReady, Status: metav1.ConditionTrue, Reason: "PodsReady",
+				Type: slogatev1alpha1.ConditionCanaryReady, Status: metav1.ConditionTrue, Reason: "PodsReady",
 				Message: "the canary pods are ready", LastTransitionTime: started,
 			}},
 		},
@@ -67,8 +67,11 @@ func (b *releaseBuilder) held(reason, message string) *releaseBuilder {
 	return b
 }
 
-func (b *releaseBuilder) fresh() *releaseBuilder { b.r.Status = v1alpha1.ReleaseStatus{}; return b }
-func (b *releaseBuilder) phase(p v1alpha1.ReleasePhase) *releaseBuilder {
+func (b *releaseBuilder) fresh() *releaseBuilder {
+	b.r.Status = slogatev1alpha1.ReleaseStatus{}
+	return b
+}
+func (b *releaseBuilder) phase(p slogatev1alpha1.ReleasePhase) *releaseBuilder {
 	b.r.Status.Phase = p
 	return b
 }
@@ -91,13 +94,13 @@ func (b *releaseBuilder) cond(typ string, status metav1.ConditionStatus) *releas
 	meta.SetStatusCondition(&b.r.Status.Conditions, metav1.Condition{Type: typ, Status: status, Reason: "Test", LastTransitionTime: metav1.NewTime(t0)})
 	return b
 }
-func (b *releaseBuilder) ended(p v1alpha1.ReleasePhase, reason string) *releaseBuilder {
+func (b *releaseBuilder) ended(p slogatev1alpha1.ReleasePhase, reason string) *releaseBuilder {
 	b.r.Status.Phase, b.r.Status.Reason = p, reason
-	return b.cond(v1alpha1.ConditionCompleted, metav1.ConditionFalse)
+	return b.cond(slogatev1alpha1.ConditionCompleted, metav1.ConditionFalse)
 }
-func (b *releaseBuilder) completed(p v1alpha1.ReleasePhase, reason string) *releaseBuilder {
+func (b *releaseBuilder) completed(p slogatev1alpha1.ReleasePhase, reason string) *releaseBuilder {
 	b.r.Status.Phase, b.r.Status.Reason = p, reason
-	return b.cond(v1alpha1.ConditionCompleted, metav1.ConditionTrue)
+	return b.cond(slogatev1alpha1.ConditionCompleted, metav1.ConditionTrue)
 }
 func (b *releaseBuilder) generation(g int64) *releaseBuilder {
 	b.r.Status.ObservedGeneration = g
@@ -109,7 +112,7 @@ func (b *releaseBuilder) deleting() *releaseBuilder {
 	b.r.Finalizers = []string{Finalizer}
 	return b
 }
-func (b *releaseBuilder) obj() *v1alpha1.Release { return b.r.DeepCopy() }
+func (b *releaseBuilder) obj() *slogatev1alpha1.Release { return b.r.DeepCopy() }
 
 // now is the clock of every test world: ten minutes after the release started.
 var now = t0.Add(10 * time.Minute)
@@ -132,7 +135,7 @@ func world(w int32) *worldBuilder {
 		Services: Services{
 			StableExists: true, CanaryExists: true,
 			StablePin: Pin{Key: StableHashKey, Value: "hash-s"},
-			CanaryPin: Pin{Key: v1alpha1.RevisionLabel, Value: canaryRev},
+			CanaryPin: Pin{Key: slogatev1alpha1.RevisionLabel, Value: canaryRev},
 		},
 		Routes: []Route{{Name: "web", Exists: true, Observed: traffic.Observed{
 			NamesStable: true, Prepared: true, Marked: true, MinCanary: w, MaxCanary: w,
@@ -212,9 +215,9 @@ func (b *worldBuilder) releaseDeleting() *worldBuilder {
 	b.o.ReleaseDeleting = true
 	return b
 }
-func (b *worldBuilder) gate(outcome gate.Outcome, ms ...v1alpha1.Measurement) *worldBuilder {
+func (b *worldBuilder) gate(outcome gate.Outcome, ms ...slogatev1alpha1.Measurement) *worldBuilder {
 	b.o.Gate = &GateAnswer{Result: gate.Result{Outcome: outcome, Measurements: ms, Message: "success-rate " + string(outcome),
-		Metrics:      []v1alpha1.MetricStatus{{Template: "canary-success-rate", Metric: "success-rate", Step: 2, Successful: 1}},
+		Metrics:      []slogatev1alpha1.MetricStatus{{Template: "canary-success-rate", Metric: "success-rate", Step: 2, Successful: 1}},
 		RequeueAfter: 30 * time.Second}}
 	return b
 }
@@ -224,8 +227,8 @@ func (b *worldBuilder) gateErr(msg string) *worldBuilder {
 }
 func (b *worldBuilder) obs() Observations { return b.o }
 
-func measurement(step int32, verdict v1alpha1.Verdict, value string) v1alpha1.Measurement {
-	return v1alpha1.Measurement{Template: "canary-success-rate", Metric: "success-rate", Step: step, Weight: 25,
+func measurement(step int32, verdict slogatev1alpha1.Verdict, value string) slogatev1alpha1.Measurement {
+	return slogatev1alpha1.Measurement{Template: "canary-success-rate", Metric: "success-rate", Step: step, Weight: 25,
 		Value: value, Verdict: verdict, Time: metav1.NewTime(now)}
 }
 
@@ -259,10 +262,10 @@ func describe(actions []Action) []string {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				parts = append(parts, "+"+strings.TrimPrefix(k, v1alpha1.Prefix)+"="+a.Set[k])
+				parts = append(parts, "+"+strings.TrimPrefix(k, slogatev1alpha1.Prefix)+"="+a.Set[k])
 			}
 			for _, k := range a.Remove {
-				parts = append(parts, "-"+strings.TrimPrefix(k, v1alpha1.Prefix))
+				parts = append(parts, "-"+strings.TrimPrefix(k, slogatev1alpha1.Prefix))
 			}
 			out = append(out, "Patch("+strings.Join(parts, " ")+")")
 		case AddFinalizer:
@@ -284,7 +287,7 @@ func describe(actions []Action) []string {
 
 // summary is the part of a status the transition tables compare.
 type summary struct {
-	Phase        v1alpha1.ReleasePhase
+	Phase        slogatev1alpha1.ReleasePhase
 	Reason       string
 	Step         int32
 	Weight       int32
@@ -292,7 +295,7 @@ type summary struct {
 	Conditions   map[string]metav1.ConditionStatus
 }
 
-func summarize(st v1alpha1.ReleaseStatus) summary {
+func summarize(st slogatev1alpha1.ReleaseStatus) summary {
 	s := summary{Phase: st.Phase, Reason: st.Reason, Step: st.StepIndex, Weight: st.CanaryWeight, Measurements: len(st.Measurements)}
 	for _, c := range st.Conditions {
 		if s.Conditions == nil {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/slogate/slogate/analyzer/analysis"
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 const (
@@ -31,7 +31,7 @@ const (
 const StableHashKey = appsv1.DefaultDeploymentUniqueLabelKey
 
 // Next decides what a release does next, from its state (the Release) and what was observed.
-func Next(rel *v1alpha1.Release, obs Observations) Result {
+func Next(rel *slogatev1alpha1.Release, obs Observations) Result {
 	r := &run{rel: rel, obs: obs, st: *rel.Status.DeepCopy()}
 	switch {
 	case r.st.Phase == "":
@@ -70,7 +70,7 @@ func oneStatusWrite(actions []Action, changed bool) []Action {
 }
 
 type run struct {
-	rel   *v1alpha1.Release
+	rel   *slogatev1alpha1.Release
 	obs   Observations
 	st    ReleaseStatus
 	res   Result
@@ -105,21 +105,21 @@ func (r *run) condition(typ string, status metav1.ConditionStatus, reason, messa
 }
 
 func (r *run) completed() bool {
-	return meta.IsStatusConditionTrue(r.st.Conditions, v1alpha1.ConditionCompleted)
+	return meta.IsStatusConditionTrue(r.st.Conditions, slogatev1alpha1.ConditionCompleted)
 }
 
 // rolling reports whether the analyzer unpaused the Deployment to promote the canary.
 func (r *run) rolling() bool {
-	if meta.IsStatusConditionTrue(r.st.Conditions, v1alpha1.ConditionRollingOut) {
+	if meta.IsStatusConditionTrue(r.st.Conditions, slogatev1alpha1.ConditionRollingOut) {
 		return true
 	}
 	d := r.obs.Deployment
-	return r.st.Phase == v1alpha1.PhasePromoting && d.Exists && !d.Paused && d.Revision == r.rel.Spec.CanaryRevision
+	return r.st.Phase == slogatev1alpha1.PhasePromoting && d.Exists && !d.Paused && d.Revision == r.rel.Spec.CanaryRevision
 }
 
-func (r *run) steps() []v1alpha1.CanaryStep { return r.rel.Spec.Steps }
+func (r *run) steps() []slogatev1alpha1.CanaryStep { return r.rel.Spec.Steps }
 
-func (r *run) step() *v1alpha1.CanaryStep {
+func (r *run) step() *slogatev1alpha1.CanaryStep {
 	i := int(r.st.StepIndex)
 	if i < 0 || i >= len(r.steps()) {
 		return nil
@@ -145,7 +145,7 @@ func (r *run) started() time.Time {
 func (r *run) start(reason, message string) {
 	now := r.now()
 	r.st = ReleaseStatus{
-		Phase:              v1alpha1.PhaseProgressing,
+		Phase:              slogatev1alpha1.PhaseProgressing,
 		Reason:             reason,
 		Message:            message,
 		StepIndex:          0,
@@ -154,7 +154,7 @@ func (r *run) start(reason, message string) {
 		Measurements:       r.st.Measurements,
 		ObservedGeneration: r.obs.Deployment.Generation,
 	}
-	r.condition(v1alpha1.ConditionCanaryReady, metav1.ConditionFalse, ReasonStarted, "the canary is not running yet")
+	r.condition(slogatev1alpha1.ConditionCanaryReady, metav1.ConditionFalse, ReasonStarted, "the canary is not running yet")
 	r.do(AddFinalizer{}, WriteStatus{})
 	r.event(reason, "%s", message)
 	r.requeue(soon)
@@ -166,14 +166,14 @@ func (r *run) live() {
 	spec := r.rel.Spec
 	switch {
 	case !d.Exists:
-		r.end(v1alpha1.PhaseAborted, ReasonDeploymentDeleted, "the Deployment was deleted")
+		r.end(slogatev1alpha1.PhaseAborted, ReasonDeploymentDeleted, "the Deployment was deleted")
 	case r.obs.ReleaseDeleting:
-		r.end(v1alpha1.PhaseAborted, ReasonReleaseDeleted, "the Release was deleted")
+		r.end(slogatev1alpha1.PhaseAborted, ReasonReleaseDeleted, "the Release was deleted")
 	case d.Revision == spec.StableRevision:
-		r.end(v1alpha1.PhaseAborted, ReasonStableReapplied,
+		r.end(slogatev1alpha1.PhaseAborted, ReasonStableReapplied,
 			fmt.Sprintf("the stable template (revision %s) was re-applied", spec.StableRevision))
 	case d.Revision != spec.CanaryRevision:
-		r.end(v1alpha1.PhaseAborted, ReasonSuperseded,
+		r.end(slogatev1alpha1.PhaseAborted, ReasonSuperseded,
 			fmt.Sprintf("a newer template (revision %s) superseded revision %s", d.Revision, spec.CanaryRevision))
 	}
 	if r.ended {
@@ -183,36 +183,36 @@ func (r *run) live() {
 		return
 	}
 	switch r.st.Phase {
-	case v1alpha1.PhaseProgressing, v1alpha1.PhasePaused:
+	case slogatev1alpha1.PhaseProgressing, slogatev1alpha1.PhasePaused:
 		r.progress()
-	case v1alpha1.PhasePromoting:
+	case slogatev1alpha1.PhasePromoting:
 		r.promote()
 	}
 }
 
-var removeAction = PatchDeployment{Remove: []string{v1alpha1.ActionAnnotation}}
+var removeAction = PatchDeployment{Remove: []string{slogatev1alpha1.ActionAnnotation}}
 
 // action takes or rejects the user's request; it reports whether it did anything.
 func (r *run) action(a string) bool {
 	reject := func(why string) bool {
 		r.do(removeAction)
-		r.warn(ReasonActionRejected, "%s %s: %s", v1alpha1.ActionAnnotation, a, why)
+		r.warn(ReasonActionRejected, "%s %s: %s", slogatev1alpha1.ActionAnnotation, a, why)
 		r.requeue(soon)
 		return true
 	}
 	phase := r.st.Phase
 	step := r.step()
 	switch a {
-	case v1alpha1.ActionAbort:
+	case slogatev1alpha1.ActionAbort:
 		if r.rolling() {
 			return reject("the Deployment is already rolling to the canary revision; re-apply the stable template to go back")
 		}
-		r.end(v1alpha1.PhaseRolledBack, ReasonAbortedByUser, "aborted by user")
+		r.end(slogatev1alpha1.PhaseRolledBack, ReasonAbortedByUser, "aborted by user")
 		// The rollback is recorded before the request is removed: a crash in between repeats it.
 		r.do(removeAction)
 		return true
-	case v1alpha1.ActionPromote:
-		if phase == v1alpha1.PhasePromoting {
+	case slogatev1alpha1.ActionPromote:
+		if phase == slogatev1alpha1.PhasePromoting {
 			return reject("the release is already promoting")
 		}
 		if step == nil || (step.Pause == nil && step.Analysis == nil) {
@@ -230,8 +230,8 @@ func (r *run) action(a string) bool {
 		r.do(WriteStatus{})
 		r.event(ReasonActionTaken, "promote: %s of step %d skipped by user", what, r.st.StepIndex-1)
 		return true
-	case v1alpha1.ActionPromoteFull:
-		if phase == v1alpha1.PhasePromoting {
+	case slogatev1alpha1.ActionPromoteFull:
+		if phase == slogatev1alpha1.PhasePromoting {
 			return reject("the release is already promoting")
 		}
 		r.do(removeAction)
@@ -240,11 +240,11 @@ func (r *run) action(a string) bool {
 		r.toPromoting(fmt.Sprintf("promote-full: the %d remaining steps were skipped by user", skipped))
 		r.event(ReasonActionTaken, "promote-full: %d remaining steps skipped by user", skipped)
 		return true
-	case v1alpha1.ActionRetry:
+	case slogatev1alpha1.ActionRetry:
 		return reject(fmt.Sprintf("retry applies to a rolled back release; this one is %s", phase))
 	default:
 		return reject(fmt.Sprintf("unknown action; want %s, %s, %s or %s",
-			v1alpha1.ActionPromote, v1alpha1.ActionPromoteFull, v1alpha1.ActionAbort, v1alpha1.ActionRetry))
+			slogatev1alpha1.ActionPromote, slogatev1alpha1.ActionPromoteFull, slogatev1alpha1.ActionAbort, slogatev1alpha1.ActionRetry))
 	}
 }
 
@@ -254,8 +254,8 @@ func (r *run) advance() {
 	r.st.StepIndex++
 	r.st.StepStartedAt = &now
 	r.st.Metrics = nil
-	if r.st.Phase == v1alpha1.PhasePaused {
-		r.st.Phase = v1alpha1.PhaseProgressing
+	if r.st.Phase == slogatev1alpha1.PhasePaused {
+		r.st.Phase = slogatev1alpha1.PhaseProgressing
 	}
 	r.requeue(soon)
 }
@@ -282,7 +282,7 @@ func (r *run) hold(reason, message string, warning bool) {
 func (r *run) holdOrFail(reason, failReason, message string, since time.Time, timeout time.Duration) {
 	deadline := since.Add(timeout)
 	if !r.obs.Now.Before(deadline) {
-		r.end(v1alpha1.PhaseRolledBack, failReason, fmt.Sprintf("%s for longer than %s", message, timeout))
+		r.end(slogatev1alpha1.PhaseRolledBack, failReason, fmt.Sprintf("%s for longer than %s", message, timeout))
 		return
 	}
 	r.hold(reason, message, reason != ReasonWaitingForCanary)
@@ -319,7 +319,7 @@ func replicasFor(stable, weight int32) int32 {
 func (r *run) progress() {
 	o := r.obs
 	if r.st.CanaryWeight > 0 && (!r.canaryOurs() || o.Canary.Deleting) {
-		r.end(v1alpha1.PhaseRolledBack, ReasonCanaryLost,
+		r.end(slogatev1alpha1.PhaseRolledBack, ReasonCanaryLost,
 			fmt.Sprintf("the canary Deployment is gone while %d %% of traffic is on it", r.st.CanaryWeight))
 		return
 	}
@@ -342,7 +342,7 @@ func (r *run) progress() {
 	case interrupted:
 		// A weight was written and the release stopped before recording it; recording it is next.
 	case lo < r.st.CanaryWeight:
-		r.end(v1alpha1.PhaseRolledBack, ReasonTrafficChanged,
+		r.end(slogatev1alpha1.PhaseRolledBack, ReasonTrafficChanged,
 			fmt.Sprintf("the route sends %d %% to the canary, the release set %d %%: a rollback was interrupted or the route was changed", lo, r.st.CanaryWeight))
 		return
 	case hi > r.st.CanaryWeight:
@@ -354,9 +354,9 @@ func (r *run) progress() {
 	want := r.canaryReplicas()
 	ready := o.Canary.Ready >= want
 	if ready {
-		r.condition(v1alpha1.ConditionCanaryReady, metav1.ConditionTrue, "PodsReady", "the canary pods are ready")
+		r.condition(slogatev1alpha1.ConditionCanaryReady, metav1.ConditionTrue, "PodsReady", "the canary pods are ready")
 	} else {
-		r.condition(v1alpha1.ConditionCanaryReady, metav1.ConditionFalse, "PodsNotReady",
+		r.condition(slogatev1alpha1.ConditionCanaryReady, metav1.ConditionFalse, "PodsNotReady",
 			fmt.Sprintf("%d of %d canary pods ready", o.Canary.Ready, want))
 	}
 	if step == nil {
@@ -443,7 +443,7 @@ func (r *run) setup() bool {
 		r.do(PinService{Service: StableService, Pin: pin})
 		r.event(ReasonServicePinned, "pinned Service %s to %s=%s", spec.StableService, pin.Key, pin.Value)
 	}
-	if pin := (Pin{Key: v1alpha1.RevisionLabel, Value: spec.CanaryRevision}); o.Services.CanaryPin != pin {
+	if pin := (Pin{Key: slogatev1alpha1.RevisionLabel, Value: spec.CanaryRevision}); o.Services.CanaryPin != pin {
 		r.do(PinService{Service: CanaryService, Pin: pin})
 		r.event(ReasonServicePinned, "pinned Service %s to %s=%s", spec.CanaryService, pin.Key, pin.Value)
 	}
@@ -479,10 +479,10 @@ func (r *run) setWeight(t int32, ready bool) {
 	r.event(ReasonWeightSet, "step %d: canary weight %d %% (was %d %%)", r.st.StepIndex-1, t, from)
 }
 
-func (r *run) pause(p *v1alpha1.PauseStep) {
+func (r *run) pause(p *slogatev1alpha1.PauseStep) {
 	if p.Duration == nil {
-		if r.st.Phase != v1alpha1.PhasePaused {
-			r.st.Phase = v1alpha1.PhasePaused
+		if r.st.Phase != slogatev1alpha1.PhasePaused {
+			r.st.Phase = slogatev1alpha1.PhasePaused
 			r.st.Reason, r.st.Message = ReasonManualPause, fmt.Sprintf(
 				"step %d: paused at %d %% until promoted (kubectl slogate promote)", r.st.StepIndex, r.st.CanaryWeight)
 			r.do(WriteStatus{})
@@ -502,7 +502,7 @@ func (r *run) pause(p *v1alpha1.PauseStep) {
 	r.event(ReasonPauseEnded, "step %d: pause of %s ended", r.st.StepIndex-1, p.Duration.Duration)
 }
 
-func (r *run) analysis(a *v1alpha1.AnalysisStep) {
+func (r *run) analysis(a *slogatev1alpha1.AnalysisStep) {
 	g := r.obs.Gate
 	if g == nil {
 		r.res.NeedAnalysis = true
@@ -513,9 +513,9 @@ func (r *run) analysis(a *v1alpha1.AnalysisStep) {
 	names := templateNames(a)
 	if g.Err != nil {
 		msg := fmt.Sprintf("step %d: analysis %s could not run: %v", r.st.StepIndex, names, g.Err)
-		r.condition(v1alpha1.ConditionAnalysisPassing, metav1.ConditionUnknown, ReasonAnalysisError, msg)
+		r.condition(slogatev1alpha1.ConditionAnalysisPassing, metav1.ConditionUnknown, ReasonAnalysisError, msg)
 		if timedOut {
-			r.end(v1alpha1.PhaseRolledBack, ReasonAnalysisTimeout, fmt.Sprintf("%s; no verdict within %s", msg, r.obs.Timeouts.Analysis))
+			r.end(slogatev1alpha1.PhaseRolledBack, ReasonAnalysisTimeout, fmt.Sprintf("%s; no verdict within %s", msg, r.obs.Timeouts.Analysis))
 			return
 		}
 		r.hold(ReasonAnalysisError, msg, true)
@@ -529,18 +529,18 @@ func (r *run) analysis(a *v1alpha1.AnalysisStep) {
 	changed := len(res.Measurements) > 0 || before != len(r.st.Measurements)
 	switch res.Outcome {
 	case gate.Successful:
-		r.condition(v1alpha1.ConditionAnalysisPassing, metav1.ConditionTrue, ReasonAnalysisPassed, res.Message)
+		r.condition(slogatev1alpha1.ConditionAnalysisPassing, metav1.ConditionTrue, ReasonAnalysisPassed, res.Message)
 		r.advance()
 		r.st.Reason, r.st.Message = ReasonAnalysisPassed, fmt.Sprintf("analysis %s passed at %d %%", names, r.st.CanaryWeight)
 		r.do(WriteStatus{})
 		r.event(ReasonAnalysisPassed, "step %d: analysis %s passed at %d %%: %s", r.st.StepIndex-1, names, r.st.CanaryWeight, res.Message)
 	case gate.Failed:
-		r.condition(v1alpha1.ConditionAnalysisPassing, metav1.ConditionFalse, ReasonAnalysisFailed, res.Message)
-		r.end(v1alpha1.PhaseRolledBack, ReasonAnalysisFailed,
+		r.condition(slogatev1alpha1.ConditionAnalysisPassing, metav1.ConditionFalse, ReasonAnalysisFailed, res.Message)
+		r.end(slogatev1alpha1.PhaseRolledBack, ReasonAnalysisFailed,
 			fmt.Sprintf("step %d: analysis %s failed at %d %%: %s", r.st.StepIndex, names, r.st.CanaryWeight, res.Message))
 	case gate.Running:
 		if timedOut {
-			r.end(v1alpha1.PhaseRolledBack, ReasonAnalysisTimeout,
+			r.end(slogatev1alpha1.PhaseRolledBack, ReasonAnalysisTimeout,
 				fmt.Sprintf("step %d: analysis %s had no verdict within %s: %s", r.st.StepIndex, names, r.obs.Timeouts.Analysis, res.Message))
 			return
 		}
@@ -566,7 +566,7 @@ func (r *run) analysis(a *v1alpha1.AnalysisStep) {
 	}
 }
 
-func templateNames(a *v1alpha1.AnalysisStep) string {
+func templateNames(a *slogatev1alpha1.AnalysisStep) string {
 	names := make([]string, 0, len(a.Templates))
 	for _, t := range a.Templates {
 		names = append(names, t.TemplateName)
@@ -576,7 +576,7 @@ func templateNames(a *v1alpha1.AnalysisStep) string {
 
 func (r *run) toPromoting(message string) {
 	now := r.now()
-	r.st.Phase = v1alpha1.PhasePromoting
+	r.st.Phase = slogatev1alpha1.PhasePromoting
 	r.st.StepStartedAt = &now
 	r.st.Metrics = nil
 	r.st.Reason, r.st.Message = ReasonPromoting, message+"; moving all traffic to the canary"
@@ -592,7 +592,7 @@ func (r *run) promote() {
 	spec := r.rel.Spec
 	if !r.rolling() {
 		if !r.canaryOurs() || o.Canary.Deleting {
-			r.end(v1alpha1.PhaseRolledBack, ReasonCanaryLost, "the canary Deployment is gone before promotion")
+			r.end(slogatev1alpha1.PhaseRolledBack, ReasonCanaryLost, "the canary Deployment is gone before promotion")
 			return
 		}
 		want := replicasFor(d.Replicas, 100)
@@ -620,7 +620,7 @@ func (r *run) promote() {
 		}
 		now := r.now()
 		r.do(UnpauseDeployment{})
-		r.condition(v1alpha1.ConditionRollingOut, metav1.ConditionTrue, ReasonRollingOut, "the Deployment rolls to the canary revision")
+		r.condition(slogatev1alpha1.ConditionRollingOut, metav1.ConditionTrue, ReasonRollingOut, "the Deployment rolls to the canary revision")
 		r.st.StepStartedAt = &now
 		r.st.Reason, r.st.Message = ReasonRollingOut, fmt.Sprintf("unpaused the Deployment to roll %d replicas to revision %s", d.Replicas, spec.CanaryRevision)
 		r.do(WriteStatus{})
@@ -628,9 +628,9 @@ func (r *run) promote() {
 		r.requeue(soon)
 		return
 	}
-	if !meta.IsStatusConditionTrue(r.st.Conditions, v1alpha1.ConditionRollingOut) {
+	if !meta.IsStatusConditionTrue(r.st.Conditions, slogatev1alpha1.ConditionRollingOut) {
 		// The Deployment was unpaused but the release stopped before recording it.
-		r.condition(v1alpha1.ConditionRollingOut, metav1.ConditionTrue, ReasonRollingOut, "the Deployment rolls to the canary revision")
+		r.condition(slogatev1alpha1.ConditionRollingOut, metav1.ConditionTrue, ReasonRollingOut, "the Deployment rolls to the canary revision")
 		r.do(WriteStatus{})
 	}
 	complete := d.ObservedGeneration >= d.Generation && d.UpdatedReplicas == d.Replicas &&
@@ -654,10 +654,10 @@ func (r *run) promote() {
 	r.do(SetWeights{Canary: 0})
 	now := r.now()
 	r.st.CanaryWeight = 0
-	r.st.Phase = v1alpha1.PhaseSucceeded
+	r.st.Phase = slogatev1alpha1.PhaseSucceeded
 	r.st.Reason, r.st.Message = ReasonPromoted, fmt.Sprintf("revision %s is stable on all %d replicas", spec.CanaryRevision, d.Replicas)
 	r.st.StepStartedAt = &now
-	r.condition(v1alpha1.ConditionCompleted, metav1.ConditionFalse, ReasonCleaningUp, "removing the canary")
+	r.condition(slogatev1alpha1.ConditionCompleted, metav1.ConditionFalse, ReasonCleaningUp, "removing the canary")
 	r.do(WriteStatus{})
 	r.event(ReasonPromoted, "%s", r.st.Message)
 	r.requeue(soon)
@@ -665,7 +665,7 @@ func (r *run) promote() {
 
 // end moves a live release to a terminal phase: traffic back to stable first (one write per route),
 // then the status. Cleanup follows in later calls.
-func (r *run) end(phase v1alpha1.ReleasePhase, reason, message string) {
+func (r *run) end(phase slogatev1alpha1.ReleasePhase, reason, message string) {
 	r.ended = true
 	spec := r.rel.Spec
 	if _, hi := r.routeWeights(); hi > 0 || r.st.CanaryWeight > 0 {
@@ -681,8 +681,8 @@ func (r *run) end(phase v1alpha1.ReleasePhase, reason, message string) {
 	r.st.Phase = phase
 	r.st.Reason, r.st.Message = reason, message
 	r.st.StepStartedAt = &now
-	r.condition(v1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, reason, "all traffic on the stable Service "+spec.StableService)
-	r.condition(v1alpha1.ConditionCompleted, metav1.ConditionFalse, ReasonCleaningUp, "removing the canary")
+	r.condition(slogatev1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, reason, "all traffic on the stable Service "+spec.StableService)
+	r.condition(slogatev1alpha1.ConditionCompleted, metav1.ConditionFalse, ReasonCleaningUp, "removing the canary")
 	r.do(WriteStatus{})
 	r.warn(reason, "%s: %s; all traffic back on stable", phase, message)
 	r.requeue(soon)
@@ -693,12 +693,12 @@ func (r *run) cleanup() {
 	o := r.obs
 	spec := r.rel.Spec
 	if _, hi := r.routeWeights(); hi > 0 {
-		if r.st.Phase != v1alpha1.PhaseSucceeded && meta.IsStatusConditionTrue(r.st.Conditions, v1alpha1.ConditionRollingOut) &&
+		if r.st.Phase != slogatev1alpha1.PhaseSucceeded && meta.IsStatusConditionTrue(r.st.Conditions, slogatev1alpha1.ConditionRollingOut) &&
 			!o.Services.StablePin.IsZero() {
 			r.do(UnpinService{Service: StableService})
 		}
 		r.do(SetWeights{Canary: 0})
-		r.condition(v1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, ReasonTrafficRestored, "all traffic on the stable Service "+spec.StableService)
+		r.condition(slogatev1alpha1.ConditionTrafficRestored, metav1.ConditionTrue, ReasonTrafficRestored, "all traffic on the stable Service "+spec.StableService)
 		r.do(WriteStatus{})
 		r.event(ReasonTrafficRestored, "all traffic back on the stable Service %s", spec.StableService)
 		r.requeue(soon)
@@ -736,7 +736,7 @@ func (r *run) cleanup() {
 	}
 	now := r.now()
 	r.st.FinishedAt = &now
-	r.condition(v1alpha1.ConditionCompleted, metav1.ConditionTrue, r.st.Reason, "the release ended and everything it changed is undone")
+	r.condition(slogatev1alpha1.ConditionCompleted, metav1.ConditionTrue, r.st.Reason, "the release ended and everything it changed is undone")
 	r.do(WriteStatus{}, RemoveFinalizer{})
 	r.event(ReasonCompleted, "release %s ended: %s", r.st.Phase, r.st.Message)
 }
@@ -749,25 +749,25 @@ func (r *run) deploymentCleanup() []Action {
 		return nil
 	}
 	switch r.st.Phase {
-	case v1alpha1.PhaseSucceeded:
+	case slogatev1alpha1.PhaseSucceeded:
 		// A failed revision recorded by an earlier release is moot once a newer one is stable.
 		if d.Canary == spec.CanaryRevision || d.Failed != "" {
 			return []Action{PatchDeployment{Remove: []string{
-				v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation, v1alpha1.FailedRevisionAnnotation,
+				slogatev1alpha1.StableRevisionAnnotation, slogatev1alpha1.CanaryRevisionAnnotation, slogatev1alpha1.FailedRevisionAnnotation,
 			}}}
 		}
-	case v1alpha1.PhaseRolledBack:
+	case slogatev1alpha1.PhaseRolledBack:
 		if d.Revision == spec.CanaryRevision && (d.Failed != spec.CanaryRevision || d.Canary == spec.CanaryRevision) {
 			return []Action{PatchDeployment{
-				Set:    map[string]string{v1alpha1.FailedRevisionAnnotation: spec.CanaryRevision},
-				Remove: []string{v1alpha1.CanaryRevisionAnnotation},
+				Set:    map[string]string{slogatev1alpha1.FailedRevisionAnnotation: spec.CanaryRevision},
+				Remove: []string{slogatev1alpha1.CanaryRevisionAnnotation},
 			}}
 		}
-	case v1alpha1.PhaseAborted:
+	case slogatev1alpha1.PhaseAborted:
 		// The webhook unpauses the Deployment and clears the annotations when the stable template
 		// is re-applied; should they still be there, the release undoes its own hold.
 		if r.st.Reason == ReasonStableReapplied && d.Revision == spec.StableRevision && d.Canary == spec.CanaryRevision {
-			a := []Action{PatchDeployment{Remove: []string{v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation}}}
+			a := []Action{PatchDeployment{Remove: []string{slogatev1alpha1.StableRevisionAnnotation, slogatev1alpha1.CanaryRevisionAnnotation}}}
 			if d.Paused {
 				a = append(a, UnpauseDeployment{})
 			}
@@ -785,19 +785,19 @@ func (r *run) finished() {
 	switch {
 	case r.obs.ReleaseDeleting:
 		r.do(RemoveFinalizer{})
-	case d.Exists && d.Action == v1alpha1.ActionRetry && r.st.Phase == v1alpha1.PhaseRolledBack &&
+	case d.Exists && d.Action == slogatev1alpha1.ActionRetry && r.st.Phase == slogatev1alpha1.PhaseRolledBack &&
 		d.Failed == c && d.Revision == c:
 		// The Release is live again before the Deployment names it as its canary.
 		r.start(ReasonRetried, fmt.Sprintf("retry of revision %s requested by user", c))
 		r.do(PatchDeployment{
-			Set:    map[string]string{v1alpha1.CanaryRevisionAnnotation: c},
-			Remove: []string{v1alpha1.FailedRevisionAnnotation, v1alpha1.ActionAnnotation},
+			Set:    map[string]string{slogatev1alpha1.CanaryRevisionAnnotation: c},
+			Remove: []string{slogatev1alpha1.FailedRevisionAnnotation, slogatev1alpha1.ActionAnnotation},
 		})
 	case d.Exists && d.Paused && d.Canary == c && d.Revision == c && d.Failed != c &&
 		d.Generation != r.st.ObservedGeneration:
 		r.start(ReasonRestarted, fmt.Sprintf("revision %s was applied again (generation %d)", c, d.Generation))
 	case d.Exists && d.Action != "":
 		r.do(removeAction)
-		r.warn(ReasonActionRejected, "%s %s: release %s already ended (%s)", v1alpha1.ActionAnnotation, d.Action, r.rel.Name, r.st.Phase)
+		r.warn(ReasonActionRejected, "%s %s: release %s already ended (%s)", slogatev1alpha1.ActionAnnotation, d.Action, r.rel.Name, r.st.Phase)
 	}
 }

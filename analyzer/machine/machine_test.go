@@ -9,20 +9,20 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 const (
-	progressing = v1alpha1.PhaseProgressing
-	paused      = v1alpha1.PhasePaused
-	promoting   = v1alpha1.PhasePromoting
-	succeeded   = v1alpha1.PhaseSucceeded
-	rolledBack  = v1alpha1.PhaseRolledBack
-	aborted     = v1alpha1.PhaseAborted
+	progressing = slogatev1alpha1.PhaseProgressing
+	paused      = slogatev1alpha1.PhasePaused
+	promoting   = slogatev1alpha1.PhasePromoting
+	succeeded   = slogatev1alpha1.PhaseSucceeded
+	rolledBack  = slogatev1alpha1.PhaseRolledBack
+	aborted     = slogatev1alpha1.PhaseAborted
 )
 
 type nextCase struct {
-	release *v1alpha1.Release
+	release *slogatev1alpha1.Release
 	obs     Observations
 	// want is the status after the transition (conditions are checked by wantConds).
 	want        summary
@@ -77,7 +77,7 @@ func TestNextStart(t *testing.T) {
 			obs:         world(0).noCanary().unpinned().unprepared().obs(),
 			want:        summary{Phase: progressing, Reason: ReasonStarted},
 			wantActions: []string{"AddFinalizer", "WriteStatus", "Event(Started)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCanaryReady: condFalse},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCanaryReady: condFalse},
 			wantRequeue: soon,
 		},
 	})
@@ -122,13 +122,13 @@ func TestNextSetup(t *testing.T) {
 			obs:         world(5).deployment(func(d *Deployment) { d.Replicas = 8 }).canary(2, 1).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonWaitingForCanary, Step: 3, Weight: 5},
 			wantActions: []string{"WriteStatus", "Event(WaitingForCanary)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCanaryReady: condFalse},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCanaryReady: condFalse},
 			wantRequeue: poll,
 		},
 		"a lower weight goes to the route before the canary shrinks": {
-			release: func() *v1alpha1.Release {
+			release: func() *slogatev1alpha1.Release {
 				r := makeRelease().at(1, 50).obj()
-				r.Spec.Steps[1] = v1alpha1.CanaryStep{SetWeight: ptrTo(int32(25))}
+				r.Spec.Steps[1] = slogatev1alpha1.CanaryStep{SetWeight: ptrTo(int32(25))}
 				return r
 			}(),
 			obs:         world(50).obs(),
@@ -169,7 +169,7 @@ func TestNextSetup(t *testing.T) {
 			obs:         world(0).noCanary().noCanaryService().obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonServiceNotFound},
 			wantActions: []string{"WriteStatus", "Warning(ServiceNotFound)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCompleted: condFalse, v1alpha1.ConditionTrafficRestored: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCompleted: condFalse, slogatev1alpha1.ConditionTrafficRestored: condTrue},
 			wantRequeue: soon,
 		},
 		"no route holds the release": {
@@ -203,7 +203,7 @@ func TestNextSteps(t *testing.T) {
 			obs:         world(0).canary(1, 0).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonWaitingForCanary},
 			wantActions: []string{"WriteStatus", "Event(WaitingForCanary)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCanaryReady: condFalse},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCanaryReady: condFalse},
 			wantRequeue: poll,
 		},
 		"a canary not ready within the timeout rolls back": {
@@ -218,7 +218,7 @@ func TestNextSteps(t *testing.T) {
 			obs:         world(0).canary(1, 1).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonWeightSet, Step: 1, Weight: 5},
 			wantActions: []string{"SetWeights(5)", "WriteStatus", "Event(WeightSet)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCanaryReady: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCanaryReady: condTrue},
 			wantRequeue: soon,
 		},
 		"setWeight 25 with the canary grown to 1 of 4": {
@@ -287,15 +287,15 @@ func TestNextAnalysis(t *testing.T) {
 		},
 		"a successful analysis goes on": {
 			release:     analyzing().obj(),
-			obs:         world(5).gate(gate.Successful, measurement(2, v1alpha1.VerdictSuccessful, "99.9")).obs(),
+			obs:         world(5).gate(gate.Successful, measurement(2, slogatev1alpha1.VerdictSuccessful, "99.9")).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonAnalysisPassed, Step: 3, Weight: 5, Measurements: 1},
 			wantActions: []string{"WriteStatus", "Event(AnalysisPassed)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionAnalysisPassing: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionAnalysisPassing: condTrue},
 			wantRequeue: soon,
 		},
 		"a running analysis holds the weight and comes back when the gate says": {
 			release:     analyzing().obj(),
-			obs:         world(5).gate(gate.Running, measurement(2, v1alpha1.VerdictInconclusive, "")).obs(),
+			obs:         world(5).gate(gate.Running, measurement(2, slogatev1alpha1.VerdictInconclusive, "")).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonAnalyzing, Step: 2, Weight: 5, Measurements: 1},
 			wantActions: []string{"Event(Analyzing)", "WriteStatus"},
 			wantRequeue: 30 * time.Second,
@@ -309,19 +309,19 @@ func TestNextAnalysis(t *testing.T) {
 		},
 		"a running analysis past the analysis timeout rolls back": {
 			release:     makeRelease().at(2, 5).stepStarted(5 * time.Minute).reason(ReasonAnalyzing).obj(),
-			obs:         world(5).gate(gate.Running, measurement(2, v1alpha1.VerdictError, "")).obs(),
+			obs:         world(5).gate(gate.Running, measurement(2, slogatev1alpha1.VerdictError, "")).obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonAnalysisTimeout, Measurements: 1, Step: 2},
 			wantActions: append(trafficFirst, "Warning(AnalysisTimeout)"),
 			wantRequeue: soon,
 		},
 		"a failed analysis at 25 % rolls back, traffic first, with the measurement": {
 			release:     makeRelease().at(5, 25).stepStarted(time.Minute).obj(),
-			obs:         world(25).gate(gate.Failed, measurement(5, v1alpha1.VerdictFailed, "91.2")).obs(),
+			obs:         world(25).gate(gate.Failed, measurement(5, slogatev1alpha1.VerdictFailed, "91.2")).obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonAnalysisFailed, Step: 5, Measurements: 1},
 			wantActions: append(trafficFirst, "Warning(AnalysisFailed)"),
 			wantConds: map[string]metav1.ConditionStatus{
-				v1alpha1.ConditionAnalysisPassing: condFalse, v1alpha1.ConditionTrafficRestored: condTrue,
-				v1alpha1.ConditionCompleted: condFalse,
+				slogatev1alpha1.ConditionAnalysisPassing: condFalse, slogatev1alpha1.ConditionTrafficRestored: condTrue,
+				slogatev1alpha1.ConditionCompleted: condFalse,
 			},
 			wantRequeue: soon,
 		},
@@ -330,7 +330,7 @@ func TestNextAnalysis(t *testing.T) {
 			obs:         world(5).gateErr("template canary-success-rate not found").obs(),
 			want:        summary{Phase: progressing, Reason: ReasonAnalysisError, Step: 2, Weight: 5},
 			wantActions: []string{"WriteStatus", "Warning(AnalysisError)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionAnalysisPassing: metav1.ConditionUnknown},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionAnalysisPassing: metav1.ConditionUnknown},
 			wantRequeue: analysisRetry,
 		},
 		"a gate error past the analysis timeout rolls back": {
@@ -372,7 +372,7 @@ func TestNextPromotion(t *testing.T) {
 			obs:         world(100).obs(),
 			want:        summary{Phase: promoting, Reason: ReasonRollingOut, Step: 7, Weight: 100},
 			wantActions: []string{"Unpause", "WriteStatus", "Event(RollingOut)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionRollingOut: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionRollingOut: condTrue},
 			wantRequeue: soon,
 		},
 		"an unpause not recorded before a restart is recorded": {
@@ -380,28 +380,28 @@ func TestNextPromotion(t *testing.T) {
 			obs:         world(100).rolling(1).obs(),
 			want:        summary{Phase: promoting, Step: 7, Weight: 100},
 			wantActions: []string{"WriteStatus"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionRollingOut: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionRollingOut: condTrue},
 			wantRequeue: poll,
 		},
 		"waits until every replica is updated and available": {
-			release:     prom().at(7, 100).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release:     prom().at(7, 100).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(100).rolling(2).obs(),
 			want:        summary{Phase: promoting, Step: 7, Weight: 100},
 			wantRequeue: poll,
 		},
 		"a stalled roll is reported and traffic stays on the canary": {
-			release:     prom().at(7, 100).stepStarted(3*time.Minute).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release:     prom().at(7, 100).stepStarted(3*time.Minute).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(100).rolling(2).obs(),
 			want:        summary{Phase: promoting, Reason: ReasonPromotionStalled, Step: 7, Weight: 100},
 			wantActions: []string{"WriteStatus", "Warning(PromotionStalled)"},
 			wantRequeue: stalledPoll,
 		},
 		"a finished roll moves the stable pin, then traffic to stable": {
-			release:     prom().at(7, 100).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release:     prom().at(7, 100).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(100).rolledOut().obs(),
 			want:        summary{Phase: succeeded, Reason: ReasonPromoted, Step: 7},
 			wantActions: []string{"Pin(stable pod-template-hash=hash-c)", "Event(ServicePinned)", "SetWeights(0)", "WriteStatus", "Event(Promoted)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCompleted: condFalse},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCompleted: condFalse},
 			wantRequeue: soon,
 		},
 		"a lost canary before the unpause rolls back": {
@@ -440,7 +440,7 @@ func TestNextEnds(t *testing.T) {
 			wantRequeue: soon,
 		},
 		"a newer template during the roll unpins stable before moving traffic to it": {
-			release: makeRelease().phase(promoting).at(7, 100).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release: makeRelease().phase(promoting).at(7, 100).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs: world(100).rolling(2).deployment(func(d *Deployment) {
 				d.Revision, d.Canary, d.Paused = "c2", "c2", true
 			}).obs(),
@@ -490,63 +490,63 @@ func TestNextActions(t *testing.T) {
 	runNext(t, map[string]nextCase{
 		"abort rolls back, traffic first, and removes the request after recording": {
 			release:     makeRelease().at(2, 25).obj(),
-			obs:         world(25).action(v1alpha1.ActionAbort).obs(),
+			obs:         world(25).action(slogatev1alpha1.ActionAbort).obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonAbortedByUser, Step: 2},
 			wantActions: []string{"SetWeights(0)", "WriteStatus", "Warning(AbortedByUser)", "Patch(-action)"},
 			wantRequeue: soon,
 		},
 		"abort during the roll is refused": {
-			release:     makeRelease().phase(promoting).at(7, 100).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
-			obs:         world(100).rolling(2).action(v1alpha1.ActionAbort).obs(),
+			release:     makeRelease().phase(promoting).at(7, 100).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
+			obs:         world(100).rolling(2).action(slogatev1alpha1.ActionAbort).obs(),
 			want:        summary{Phase: promoting, Step: 7, Weight: 100},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 			wantRequeue: soon,
 		},
 		"promote passes a manual pause, removing the request first": {
 			release:     makeRelease().phase(paused).at(4, 25).obj(),
-			obs:         world(25).action(v1alpha1.ActionPromote).obs(),
+			obs:         world(25).action(slogatev1alpha1.ActionPromote).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonActionTaken, Step: 5, Weight: 25},
 			wantActions: []string{"Patch(-action)", "WriteStatus", "Event(ActionTaken)"},
 			wantRequeue: soon,
 		},
 		"promote passes a timed pause": {
 			release:     makeRelease().at(1, 5).obj(),
-			obs:         world(5).action(v1alpha1.ActionPromote).obs(),
+			obs:         world(5).action(slogatev1alpha1.ActionPromote).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonActionTaken, Step: 2, Weight: 5},
 			wantActions: []string{"Patch(-action)", "WriteStatus", "Event(ActionTaken)"},
 			wantRequeue: soon,
 		},
 		"promote passes an analysis without calling the gate": {
 			release:     makeRelease().at(2, 5).obj(),
-			obs:         world(5).action(v1alpha1.ActionPromote).obs(),
+			obs:         world(5).action(slogatev1alpha1.ActionPromote).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonActionTaken, Step: 3, Weight: 5},
 			wantActions: []string{"Patch(-action)", "WriteStatus", "Event(ActionTaken)"},
 			wantRequeue: soon,
 		},
 		"promote never skips the wait for ready canary pods": {
 			release:     makeRelease().obj(),
-			obs:         world(0).canary(1, 0).action(v1alpha1.ActionPromote).obs(),
+			obs:         world(0).canary(1, 0).action(slogatev1alpha1.ActionPromote).obs(),
 			want:        summary{Phase: progressing},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 			wantRequeue: soon,
 		},
 		"promote-full skips every remaining step": {
 			release:     makeRelease().at(2, 5).obj(),
-			obs:         world(5).action(v1alpha1.ActionPromoteFull).obs(),
+			obs:         world(5).action(slogatev1alpha1.ActionPromoteFull).obs(),
 			want:        summary{Phase: promoting, Reason: ReasonPromoting, Step: 7, Weight: 5},
 			wantActions: []string{"Patch(-action)", "WriteStatus", "Event(Promoting)", "Event(ActionTaken)"},
 			wantRequeue: soon,
 		},
 		"promote while promoting is refused": {
 			release:     makeRelease().phase(promoting).at(7, 50).obj(),
-			obs:         world(50).action(v1alpha1.ActionPromoteFull).obs(),
+			obs:         world(50).action(slogatev1alpha1.ActionPromoteFull).obs(),
 			want:        summary{Phase: promoting, Step: 7, Weight: 50},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 			wantRequeue: soon,
 		},
 		"retry of a live release is refused": {
 			release:     makeRelease().at(1, 5).obj(),
-			obs:         world(5).action(v1alpha1.ActionRetry).obs(),
+			obs:         world(5).action(slogatev1alpha1.ActionRetry).obs(),
 			want:        summary{Phase: progressing, Step: 1, Weight: 5},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 			wantRequeue: soon,
@@ -569,11 +569,11 @@ func TestNextCleanup(t *testing.T) {
 			obs:         world(25).obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonAnalysisFailed},
 			wantActions: []string{"SetWeights(0)", "WriteStatus", "Event(TrafficRestored)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionTrafficRestored: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionTrafficRestored: condTrue},
 			wantRequeue: soon,
 		},
 		"after the roll, stable is unpinned before it takes the traffic back": {
-			release:     makeRelease().ended(aborted, ReasonSuperseded).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release:     makeRelease().ended(aborted, ReasonSuperseded).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(100).rolling(2).obs(),
 			want:        summary{Phase: aborted, Reason: ReasonSuperseded},
 			wantActions: []string{"Unpin(stable)", "SetWeights(0)", "WriteStatus", "Event(TrafficRestored)"},
@@ -611,17 +611,17 @@ func TestNextCleanup(t *testing.T) {
 			obs:         world(0).noCanary().unpinned().restoredRoute().deployment(heldOnFailed).obs(),
 			want:        summary{Phase: rolledBack, Reason: ReasonAnalysisFailed},
 			wantActions: []string{"WriteStatus", "RemoveFinalizer", "Event(Completed)"},
-			wantConds:   map[string]metav1.ConditionStatus{v1alpha1.ConditionCompleted: condTrue},
+			wantConds:   map[string]metav1.ConditionStatus{slogatev1alpha1.ConditionCompleted: condTrue},
 		},
 		"a promoted Deployment loses both revision annotations": {
-			release:     makeRelease().ended(succeeded, ReasonPromoted).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release:     makeRelease().ended(succeeded, ReasonPromoted).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs:         world(0).rolledOut().noCanary().unpinned().restoredRoute().obs(),
 			want:        summary{Phase: succeeded, Reason: ReasonPromoted},
 			wantActions: []string{"Patch(-stable-revision -canary-revision -failed-revision)"},
 			wantRequeue: soon,
 		},
 		"a promoted release that cleaned up completes": {
-			release: makeRelease().ended(succeeded, ReasonPromoted).cond(v1alpha1.ConditionRollingOut, condTrue).obj(),
+			release: makeRelease().ended(succeeded, ReasonPromoted).cond(slogatev1alpha1.ConditionRollingOut, condTrue).obj(),
 			obs: world(0).rolledOut().noCanary().unpinned().restoredRoute().deployment(func(d *Deployment) {
 				d.Stable, d.Canary = "", ""
 			}).obs(),
@@ -661,7 +661,7 @@ func TestNextFinished(t *testing.T) {
 	runNext(t, map[string]nextCase{
 		"retry starts the rolled back release again before the Deployment names it": {
 			release:     makeRelease().completed(rolledBack, ReasonAnalysisFailed).at(5, 0).obj(),
-			obs:         world(0).noCanary().unpinned().restoredRoute().deployment(heldOnFailed).action(v1alpha1.ActionRetry).obs(),
+			obs:         world(0).noCanary().unpinned().restoredRoute().deployment(heldOnFailed).action(slogatev1alpha1.ActionRetry).obs(),
 			want:        summary{Phase: progressing, Reason: ReasonRetried},
 			wantActions: []string{"AddFinalizer", "WriteStatus", "Event(Retried)", "Patch(+canary-revision=c1 -failed-revision -action)"},
 			wantRequeue: soon,
@@ -680,7 +680,7 @@ func TestNextFinished(t *testing.T) {
 		},
 		"an action on an ended release is refused": {
 			release:     makeRelease().completed(succeeded, ReasonPromoted).at(7, 0).obj(),
-			obs:         world(0).rolledOut().noCanary().unpinned().restoredRoute().action(v1alpha1.ActionRetry).obs(),
+			obs:         world(0).rolledOut().noCanary().unpinned().restoredRoute().action(slogatev1alpha1.ActionRetry).obs(),
 			want:        summary{Phase: succeeded, Reason: ReasonPromoted, Step: 7},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 		},

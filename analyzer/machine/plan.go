@@ -6,7 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Plan says which release of a Deployment to look at now.
@@ -32,16 +32,16 @@ func Held(d Deployment) bool {
 // created first; a live release that is not the current one (superseded, or its template was
 // replaced) ends before the current one creates its canary; a retry goes to the release of the
 // failed revision. releases are all the Releases of the Deployment.
-func Select(name string, d Deployment, releases []v1alpha1.Release) Plan {
+func Select(name string, d Deployment, releases []slogatev1alpha1.Release) Plan {
 	current := ""
 	switch {
 	case Held(d):
-		current = v1alpha1.ReleaseName(name, d.Canary)
-	case d.Exists && d.Action == v1alpha1.ActionRetry && d.Failed != "":
-		current = v1alpha1.ReleaseName(name, d.Failed)
+		current = slogatev1alpha1.ReleaseName(name, d.Canary)
+	case d.Exists && d.Action == slogatev1alpha1.ActionRetry && d.Failed != "":
+		current = slogatev1alpha1.ReleaseName(name, d.Failed)
 	}
 	var live []string
-	var cur *v1alpha1.Release
+	var cur *slogatev1alpha1.Release
 	for i := range releases {
 		rel := &releases[i]
 		if rel.Name == current {
@@ -70,14 +70,14 @@ func Select(name string, d Deployment, releases []v1alpha1.Release) Plan {
 	}
 	if d.Exists && d.Action != "" && p.Create == "" && p.Drive == "" {
 		why := "no release of this Deployment is live"
-		if d.Action == v1alpha1.ActionRetry && d.Failed == "" {
+		if d.Action == slogatev1alpha1.ActionRetry && d.Failed == "" {
 			why = "no revision of this Deployment failed"
-		} else if d.Action == v1alpha1.ActionRetry {
+		} else if d.Action == slogatev1alpha1.ActionRetry {
 			why = fmt.Sprintf("there is no release of the failed revision %s", d.Failed)
 		}
 		p.Actions = []Action{
 			removeAction,
-			Event{Warning: true, Reason: ReasonActionRejected, Message: fmt.Sprintf("%s %s: %s", v1alpha1.ActionAnnotation, d.Action, why)},
+			Event{Warning: true, Reason: ReasonActionRejected, Message: fmt.Sprintf("%s %s: %s", slogatev1alpha1.ActionAnnotation, d.Action, why)},
 		}
 	}
 	return p
@@ -85,11 +85,11 @@ func Select(name string, d Deployment, releases []v1alpha1.Release) Plan {
 
 // Live reports whether a release has not ended, or ended and has not cleaned up yet, or is being
 // deleted and still holds its finalizer.
-func Live(rel *v1alpha1.Release) bool {
+func Live(rel *slogatev1alpha1.Release) bool {
 	if rel.DeletionTimestamp != nil && slices.Contains(rel.Finalizers, Finalizer) {
 		return true
 	}
-	return !rel.Status.Phase.IsTerminal() || !meta.IsStatusConditionTrue(rel.Status.Conditions, v1alpha1.ConditionCompleted)
+	return !rel.Status.Phase.IsTerminal() || !meta.IsStatusConditionTrue(rel.Status.Conditions, slogatev1alpha1.ConditionCompleted)
 }
 
 // Finalizer keeps a Release until the release has undone what it changed (traffic, canary, pins),
@@ -98,5 +98,5 @@ const Finalizer = "slogate.io/release-cleanup"
 
 // IsManaged reports whether labels mark an object slogate created.
 func IsManaged(labels map[string]string) bool {
-	return labels[v1alpha1.RoleLabel] == v1alpha1.RoleCanary && labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue
+	return labels[slogatev1alpha1.RoleLabel] == slogatev1alpha1.RoleCanary && labels[slogatev1alpha1.ManagedByLabel] == slogatev1alpha1.ManagedByValue
 }

@@ -7,19 +7,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestSelect(t *testing.T) {
 	held := world(0).obs().Deployment
-	rel := func(name string, b *releaseBuilder) v1alpha1.Release {
+	rel := func(name string, b *releaseBuilder) slogatev1alpha1.Release {
 		r := b.obj()
 		r.Name = name
 		return *r
 	}
 	cases := map[string]struct {
 		deploy      Deployment
-		releases    []v1alpha1.Release
+		releases    []slogatev1alpha1.Release
 		wantCreate  string
 		wantDrive   string
 		wantBlocked string
@@ -31,28 +31,28 @@ func TestSelect(t *testing.T) {
 		},
 		"a held Deployment's Release is run": {
 			deploy:    held,
-			releases:  []v1alpha1.Release{rel("web-c1", makeRelease())},
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease())},
 			wantDrive: "web-c1",
 		},
 		"a newer hold creates its Release before the older one ends": {
 			deploy:     held,
-			releases:   []v1alpha1.Release{rel("web-c0", makeRelease().at(3, 25))},
+			releases:   []slogatev1alpha1.Release{rel("web-c0", makeRelease().at(3, 25))},
 			wantCreate: "web-c1",
 		},
 		"the new Release records its start while the older one still runs": {
 			deploy:      held,
-			releases:    []v1alpha1.Release{rel("web-c0", makeRelease().at(3, 25)), rel("web-c1", makeRelease().fresh())},
+			releases:    []slogatev1alpha1.Release{rel("web-c0", makeRelease().at(3, 25)), rel("web-c1", makeRelease().fresh())},
 			wantDrive:   "web-c1",
 			wantBlocked: "web-c0",
 		},
 		"then the older one ends first": {
 			deploy:    held,
-			releases:  []v1alpha1.Release{rel("web-c0", makeRelease().ended(aborted, ReasonSuperseded)), rel("web-c1", makeRelease())},
+			releases:  []slogatev1alpha1.Release{rel("web-c0", makeRelease().ended(aborted, ReasonSuperseded)), rel("web-c1", makeRelease())},
 			wantDrive: "web-c0",
 		},
 		"ended releases that cleaned up do not block": {
 			deploy: held,
-			releases: []v1alpha1.Release{
+			releases: []slogatev1alpha1.Release{
 				rel("web-c0", makeRelease().completed(aborted, ReasonSuperseded)),
 				rel("web-b9", makeRelease().completed(rolledBack, ReasonAnalysisFailed)),
 				rel("web-c1", makeRelease()),
@@ -61,50 +61,50 @@ func TestSelect(t *testing.T) {
 		},
 		"a promoting release of an unpaused Deployment is run": {
 			deploy:    world(100).rolling(2).obs().Deployment,
-			releases:  []v1alpha1.Release{rel("web-c1", makeRelease().phase(promoting))},
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().phase(promoting))},
 			wantDrive: "web-c1",
 		},
 		"a live release of a deleted Deployment is run": {
 			deploy:    Deployment{},
-			releases:  []v1alpha1.Release{rel("web-c1", makeRelease().at(1, 5))},
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().at(1, 5))},
 			wantDrive: "web-c1",
 		},
 		"a deleted release holding the finalizer is run": {
 			deploy:    Deployment{},
-			releases:  []v1alpha1.Release{rel("web-c1", makeRelease().completed(aborted, ReasonDeploymentDeleted).deleting())},
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(aborted, ReasonDeploymentDeleted).deleting())},
 			wantDrive: "web-c1",
 		},
 		"retry goes to the release of the failed revision": {
 			deploy: world(0).deployment(func(d *Deployment) {
-				d.Failed, d.Canary, d.Action = canaryRev, "", v1alpha1.ActionRetry
+				d.Failed, d.Canary, d.Action = canaryRev, "", slogatev1alpha1.ActionRetry
 			}).obs().Deployment,
-			releases:  []v1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
 			wantDrive: "web-c1",
 		},
 		"retry without a failed revision is refused": {
 			deploy: world(0).deployment(func(d *Deployment) {
-				d.Paused, d.Canary, d.Action = false, "", v1alpha1.ActionRetry
+				d.Paused, d.Canary, d.Action = false, "", slogatev1alpha1.ActionRetry
 			}).obs().Deployment,
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 		},
 		"retry of a failed revision without a release is refused": {
 			deploy: world(0).deployment(func(d *Deployment) {
-				d.Failed, d.Canary, d.Action = canaryRev, "", v1alpha1.ActionRetry
+				d.Failed, d.Canary, d.Action = canaryRev, "", slogatev1alpha1.ActionRetry
 			}).obs().Deployment,
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 		},
 		"an action on a Deployment without a release is refused": {
 			deploy: world(0).deployment(func(d *Deployment) {
-				d.Paused, d.Canary, d.Stable, d.Action = false, "", "", v1alpha1.ActionPromote
+				d.Paused, d.Canary, d.Stable, d.Action = false, "", "", slogatev1alpha1.ActionPromote
 			}).obs().Deployment,
-			releases:    []v1alpha1.Release{rel("web-c1", makeRelease().completed(succeeded, ReasonPromoted))},
+			releases:    []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(succeeded, ReasonPromoted))},
 			wantActions: []string{"Patch(-action)", "Warning(ActionRejected)"},
 		},
 		"a Deployment paused on its failed revision is left alone": {
 			deploy: world(0).deployment(func(d *Deployment) {
 				d.Failed = canaryRev
 			}).obs().Deployment,
-			releases: []v1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
+			releases: []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
 		},
 		"a plain Deployment has nothing to do": {
 			deploy: Deployment{Exists: true, Revision: "s1", Replicas: 3},

@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Names of the built-in ClusterAnalysisTemplates the default policy runs.
@@ -34,7 +34,7 @@ type Resolved struct {
 	// or "default".
 	Name string
 	// Spec has its steps, Services and timeouts set.
-	Spec v1alpha1.RolloutPolicySpec
+	Spec slogatev1alpha1.RolloutPolicySpec
 }
 
 // Timeouts are the three deadlines of a release.
@@ -54,18 +54,18 @@ func (r Resolved) Timeouts() Timeouts {
 }
 
 // DefaultSteps is the seed's schedule.
-func DefaultSteps() []v1alpha1.CanaryStep {
-	analysis := func() v1alpha1.CanaryStep {
-		return v1alpha1.CanaryStep{Analysis: &v1alpha1.AnalysisStep{Templates: []v1alpha1.TemplateRef{
+func DefaultSteps() []slogatev1alpha1.CanaryStep {
+	analysis := func() slogatev1alpha1.CanaryStep {
+		return slogatev1alpha1.CanaryStep{Analysis: &slogatev1alpha1.AnalysisStep{Templates: []slogatev1alpha1.TemplateRef{
 			{TemplateName: SuccessRateTemplate, ClusterScope: true},
 			{TemplateName: LatencyP95Template, ClusterScope: true},
 		}}}
 	}
-	weight := func(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: &w} }
-	pause := func(d time.Duration) v1alpha1.CanaryStep {
-		return v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+	weight := func(w int32) slogatev1alpha1.CanaryStep { return slogatev1alpha1.CanaryStep{SetWeight: &w} }
+	pause := func(d time.Duration) slogatev1alpha1.CanaryStep {
+		return slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
 	}
-	return []v1alpha1.CanaryStep{
+	return []slogatev1alpha1.CanaryStep{
 		weight(5), pause(180 * time.Second), analysis(),
 		weight(25), pause(300 * time.Second), analysis(),
 		weight(50), pause(300 * time.Second),
@@ -81,11 +81,11 @@ type Object interface {
 
 // Resolve picks the policy of a Deployment from the RolloutPolicies of its namespace and the
 // ClusterRolloutPolicies.
-func Resolve(d Object, ns []v1alpha1.RolloutPolicy, cluster []v1alpha1.ClusterRolloutPolicy) Resolved {
+func Resolve(d Object, ns []slogatev1alpha1.RolloutPolicy, cluster []slogatev1alpha1.ClusterRolloutPolicy) Resolved {
 	type candidate struct {
 		name    string
 		created metav1.Time
-		spec    *v1alpha1.RolloutPolicySpec
+		spec    *slogatev1alpha1.RolloutPolicySpec
 	}
 	best := func(cs []candidate) *candidate {
 		var matching []candidate
@@ -124,11 +124,11 @@ func Resolve(d Object, ns []v1alpha1.RolloutPolicy, cluster []v1alpha1.ClusterRo
 	if c := best(global); c != nil {
 		return Resolved{Name: "ClusterRolloutPolicy/" + c.name, Spec: WithDefaults(*c.spec, d.GetName())}
 	}
-	return Resolved{Name: DefaultName, Spec: WithDefaults(v1alpha1.RolloutPolicySpec{}, d.GetName())}
+	return Resolved{Name: DefaultName, Spec: WithDefaults(slogatev1alpha1.RolloutPolicySpec{}, d.GetName())}
 }
 
 // Lookup finds the policy a release recorded by name; a policy that is gone gives the defaults.
-func Lookup(name, deployment string, ns []v1alpha1.RolloutPolicy, cluster []v1alpha1.ClusterRolloutPolicy) Resolved {
+func Lookup(name, deployment string, ns []slogatev1alpha1.RolloutPolicy, cluster []slogatev1alpha1.ClusterRolloutPolicy) Resolved {
 	kind, n, _ := strings.Cut(name, "/")
 	switch kind {
 	case "RolloutPolicy":
@@ -144,11 +144,11 @@ func Lookup(name, deployment string, ns []v1alpha1.RolloutPolicy, cluster []v1al
 			}
 		}
 	}
-	return Resolved{Name: DefaultName, Spec: WithDefaults(v1alpha1.RolloutPolicySpec{}, deployment)}
+	return Resolved{Name: DefaultName, Spec: WithDefaults(slogatev1alpha1.RolloutPolicySpec{}, deployment)}
 }
 
 // WithDefaults returns a copy of spec with empty fields defaulted for the Deployment.
-func WithDefaults(spec v1alpha1.RolloutPolicySpec, deployment string) v1alpha1.RolloutPolicySpec {
+func WithDefaults(spec slogatev1alpha1.RolloutPolicySpec, deployment string) slogatev1alpha1.RolloutPolicySpec {
 	out := *spec.DeepCopy()
 	if len(out.Steps) == 0 {
 		out.Steps = DefaultSteps()
@@ -173,7 +173,7 @@ func WithDefaults(spec v1alpha1.RolloutPolicySpec, deployment string) v1alpha1.R
 
 // RouteName is the HTTPRoute the policy names, "" when the routes are to be found by the stable
 // Service.
-func RouteName(spec v1alpha1.RolloutPolicySpec) string {
+func RouteName(spec slogatev1alpha1.RolloutPolicySpec) string {
 	if spec.TrafficRouting == nil || spec.TrafficRouting.GatewayAPI == nil {
 		return ""
 	}

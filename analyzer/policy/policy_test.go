@@ -9,23 +9,23 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var t0 = time.Date(2026, 4, 15, 10, 0, 0, 0, time.UTC)
 
-func weightSteps(ws ...int32) []v1alpha1.CanaryStep {
-	var out []v1alpha1.CanaryStep
+func weightSteps(ws ...int32) []slogatev1alpha1.CanaryStep {
+	var out []slogatev1alpha1.CanaryStep
 	for _, w := range ws {
-		out = append(out, v1alpha1.CanaryStep{SetWeight: &w})
+		out = append(out, slogatev1alpha1.CanaryStep{SetWeight: &w})
 	}
 	return out
 }
 
-type policyBuilder struct{ p v1alpha1.RolloutPolicy }
+type policyBuilder struct{ p slogatev1alpha1.RolloutPolicy }
 
 func makePolicy(name string) *policyBuilder {
-	return &policyBuilder{v1alpha1.RolloutPolicy{ObjectMeta: metav1.ObjectMeta{
+	return &policyBuilder{slogatev1alpha1.RolloutPolicy{ObjectMeta: metav1.ObjectMeta{
 		Name: name, Namespace: "prod", CreationTimestamp: metav1.NewTime(t0),
 	}}}
 }
@@ -42,9 +42,9 @@ func (b *policyBuilder) steps(ws ...int32) *policyBuilder {
 	b.p.Spec.Steps = weightSteps(ws...)
 	return b
 }
-func (b *policyBuilder) obj() v1alpha1.RolloutPolicy { return b.p }
-func (b *policyBuilder) cluster() v1alpha1.ClusterRolloutPolicy {
-	c := v1alpha1.ClusterRolloutPolicy{ObjectMeta: b.p.ObjectMeta, Spec: b.p.Spec}
+func (b *policyBuilder) obj() slogatev1alpha1.RolloutPolicy { return b.p }
+func (b *policyBuilder) cluster() slogatev1alpha1.ClusterRolloutPolicy {
+	c := slogatev1alpha1.ClusterRolloutPolicy{ObjectMeta: b.p.ObjectMeta, Spec: b.p.Spec}
 	c.Namespace = ""
 	return c
 }
@@ -54,18 +54,18 @@ func TestResolve(t *testing.T) {
 		Name: "payments-api", Namespace: "prod", Labels: map[string]string{"tier": "backend"},
 	}}
 	cases := map[string]struct {
-		ns        []v1alpha1.RolloutPolicy
-		cluster   []v1alpha1.ClusterRolloutPolicy
+		ns        []slogatev1alpha1.RolloutPolicy
+		cluster   []slogatev1alpha1.ClusterRolloutPolicy
 		wantName  string
-		wantSteps []v1alpha1.CanaryStep
+		wantSteps []slogatev1alpha1.CanaryStep
 	}{
 		"nothing matches: the seed schedule": {
-			ns:        []v1alpha1.RolloutPolicy{makePolicy("front").selector("tier", "frontend").steps(50).obj()},
+			ns:        []slogatev1alpha1.RolloutPolicy{makePolicy("front").selector("tier", "frontend").steps(50).obj()},
 			wantName:  "default",
 			wantSteps: DefaultSteps(),
 		},
 		"namespaced policy by selector": {
-			ns: []v1alpha1.RolloutPolicy{
+			ns: []slogatev1alpha1.RolloutPolicy{
 				makePolicy("front").selector("tier", "frontend").steps(50).obj(),
 				makePolicy("back").selector("tier", "backend").steps(10, 100).obj(),
 			},
@@ -73,7 +73,7 @@ func TestResolve(t *testing.T) {
 			wantSteps: weightSteps(10, 100),
 		},
 		"highest priority wins": {
-			ns: []v1alpha1.RolloutPolicy{
+			ns: []slogatev1alpha1.RolloutPolicy{
 				makePolicy("low").priority(1).steps(10).obj(),
 				makePolicy("high").priority(5).selector("tier", "backend").steps(20).obj(),
 			},
@@ -81,7 +81,7 @@ func TestResolve(t *testing.T) {
 			wantSteps: weightSteps(20),
 		},
 		"tie: the oldest, then the first by name": {
-			ns: []v1alpha1.RolloutPolicy{
+			ns: []slogatev1alpha1.RolloutPolicy{
 				makePolicy("b").steps(10).age(time.Hour).obj(),
 				makePolicy("c").steps(20).age(2 * time.Hour).obj(),
 				makePolicy("a").steps(30).age(2 * time.Hour).obj(),
@@ -90,24 +90,24 @@ func TestResolve(t *testing.T) {
 			wantSteps: weightSteps(30),
 		},
 		"namespaced wins over a higher cluster policy": {
-			ns:        []v1alpha1.RolloutPolicy{makePolicy("local").steps(10).obj()},
-			cluster:   []v1alpha1.ClusterRolloutPolicy{makePolicy("global").priority(100).steps(20).cluster()},
+			ns:        []slogatev1alpha1.RolloutPolicy{makePolicy("local").steps(10).obj()},
+			cluster:   []slogatev1alpha1.ClusterRolloutPolicy{makePolicy("global").priority(100).steps(20).cluster()},
 			wantName:  "RolloutPolicy/local",
 			wantSteps: weightSteps(10),
 		},
 		"cluster policy when no namespaced one matches": {
-			ns:        []v1alpha1.RolloutPolicy{makePolicy("front").selector("tier", "frontend").steps(50).obj()},
-			cluster:   []v1alpha1.ClusterRolloutPolicy{makePolicy("global").steps(20).cluster()},
+			ns:        []slogatev1alpha1.RolloutPolicy{makePolicy("front").selector("tier", "frontend").steps(50).obj()},
+			cluster:   []slogatev1alpha1.ClusterRolloutPolicy{makePolicy("global").steps(20).cluster()},
 			wantName:  "ClusterRolloutPolicy/global",
 			wantSteps: weightSteps(20),
 		},
 		"a policy without steps gets the seed schedule": {
-			ns:        []v1alpha1.RolloutPolicy{makePolicy("empty").obj()},
+			ns:        []slogatev1alpha1.RolloutPolicy{makePolicy("empty").obj()},
 			wantName:  "RolloutPolicy/empty",
 			wantSteps: DefaultSteps(),
 		},
 		"a selector that does not parse matches nothing": {
-			ns: []v1alpha1.RolloutPolicy{func() v1alpha1.RolloutPolicy {
+			ns: []slogatev1alpha1.RolloutPolicy{func() slogatev1alpha1.RolloutPolicy {
 				p := makePolicy("bad").steps(10).obj()
 				p.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: "Bogus"}}}
 				return p
@@ -161,13 +161,13 @@ func TestDefaultStepsAreTheSeedSchedule(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
-	ns := []v1alpha1.RolloutPolicy{func() v1alpha1.RolloutPolicy {
+	ns := []slogatev1alpha1.RolloutPolicy{func() slogatev1alpha1.RolloutPolicy {
 		p := makePolicy("fast").steps(50).obj()
 		p.Spec.AnalysisTimeout = &metav1.Duration{Duration: time.Minute}
 		p.Spec.StableService = "web-main"
 		return p
 	}()}
-	cluster := []v1alpha1.ClusterRolloutPolicy{makePolicy("global").steps(20).cluster()}
+	cluster := []slogatev1alpha1.ClusterRolloutPolicy{makePolicy("global").steps(20).cluster()}
 	cases := map[string]struct {
 		name         string
 		wantName     string

@@ -8,18 +8,18 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Record is what the two release annotations of a route say.
 type Record struct {
 	// Stable and Canary name the two Services; Weight is the canary weight last written
-	// (v1alpha1.RouteWeightsAnnotation).
+	// (slogatev1alpha1.RouteWeightsAnnotation).
 	Stable string
 	Canary string
 	Weight int32
 	// Added lists the rules the canary backendRef was added to
-	// (v1alpha1.RouteAddedBackendsAnnotation).
+	// (slogatev1alpha1.RouteAddedBackendsAnnotation).
 	Added []AddedBackend
 }
 
@@ -35,7 +35,7 @@ type AddedBackend struct {
 // under release (RouteWeightsAnnotation present). A value that does not parse still marks the
 // route; what it recorded is lost.
 func Recorded(route *gatewayv1.HTTPRoute) (Record, bool) {
-	v, ok := route.Annotations[v1alpha1.RouteWeightsAnnotation]
+	v, ok := route.Annotations[slogatev1alpha1.RouteWeightsAnnotation]
 	if !ok {
 		return Record{}, false
 	}
@@ -43,18 +43,18 @@ func Recorded(route *gatewayv1.HTTPRoute) (Record, bool) {
 	if s, c, w, err := ParseWeights(v); err == nil {
 		r.Stable, r.Canary, r.Weight = s, c, w
 	}
-	if added, err := parseAdded(route.Annotations[v1alpha1.RouteAddedBackendsAnnotation]); err == nil {
+	if added, err := parseAdded(route.Annotations[slogatev1alpha1.RouteAddedBackendsAnnotation]); err == nil {
 		r.Added = added
 	}
 	return r, true
 }
 
-// FormatWeights renders v1alpha1.RouteWeightsAnnotation: "<stable>=<100-w>,<canary>=<w>".
+// FormatWeights renders slogatev1alpha1.RouteWeightsAnnotation: "<stable>=<100-w>,<canary>=<w>".
 func FormatWeights(stable, canary string, w int32) string {
 	return fmt.Sprintf("%s=%d,%s=%d", stable, 100-w, canary, w)
 }
 
-// ParseWeights parses v1alpha1.RouteWeightsAnnotation and returns the canary weight.
+// ParseWeights parses slogatev1alpha1.RouteWeightsAnnotation and returns the canary weight.
 func ParseWeights(v string) (stable, canary string, w int32, err error) {
 	parts := strings.Split(v, ",")
 	if len(parts) != 2 {
@@ -79,7 +79,7 @@ func ParseWeights(v string) (stable, canary string, w int32, err error) {
 	return ns[0], ns[1], int32(ws[1]), nil
 }
 
-// formatAdded renders v1alpha1.RouteAddedBackendsAnnotation.
+// formatAdded renders slogatev1alpha1.RouteAddedBackendsAnnotation.
 func formatAdded(added []AddedBackend) string {
 	parts := make([]string, 0, len(added))
 	for _, a := range added {
@@ -118,13 +118,13 @@ func parseAdded(v string) ([]AddedBackend, error) {
 
 // record writes both annotations and reports whether they changed.
 func record(route *gatewayv1.HTTPRoute, r Record) bool {
-	want := map[string]string{v1alpha1.RouteWeightsAnnotation: FormatWeights(r.Stable, r.Canary, r.Weight)}
+	want := map[string]string{slogatev1alpha1.RouteWeightsAnnotation: FormatWeights(r.Stable, r.Canary, r.Weight)}
 	if len(r.Added) > 0 {
 		slices.SortFunc(r.Added, func(a, b AddedBackend) int { return a.Rule - b.Rule })
-		want[v1alpha1.RouteAddedBackendsAnnotation] = formatAdded(r.Added)
+		want[slogatev1alpha1.RouteAddedBackendsAnnotation] = formatAdded(r.Added)
 	}
 	changed := false
-	for _, k := range []string{v1alpha1.RouteWeightsAnnotation, v1alpha1.RouteAddedBackendsAnnotation} {
+	for _, k := range []string{slogatev1alpha1.RouteWeightsAnnotation, slogatev1alpha1.RouteAddedBackendsAnnotation} {
 		v, ok := want[k]
 		old, had := route.Annotations[k]
 		switch {
@@ -144,8 +144,8 @@ func record(route *gatewayv1.HTTPRoute, r Record) bool {
 
 // unrecord removes both annotations.
 func unrecord(route *gatewayv1.HTTPRoute) {
-	delete(route.Annotations, v1alpha1.RouteWeightsAnnotation)
-	delete(route.Annotations, v1alpha1.RouteAddedBackendsAnnotation)
+	delete(route.Annotations, slogatev1alpha1.RouteWeightsAnnotation)
+	delete(route.Annotations, slogatev1alpha1.RouteAddedBackendsAnnotation)
 	if len(route.Annotations) == 0 {
 		route.Annotations = nil
 	}

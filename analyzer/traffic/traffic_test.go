@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var seedBackends = Backends{Stable: "payments-api-stable", Canary: "payments-api-canary"}
@@ -105,7 +105,7 @@ func TestSetWeights(t *testing.T) {
 			canary: 5,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "payments-api-stable=95,payments-api-canary=5"}
+				r.Annotations = map[string]string{slogatev1alpha1.RouteWeightsAnnotation: "payments-api-stable=95,payments-api-canary=5"}
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(95))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(5))
 				return r
@@ -117,8 +117,8 @@ func TestSetWeights(t *testing.T) {
 			canary: 25,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := richRoute()
-				r.Annotations[v1alpha1.RouteWeightsAnnotation] = "payments-api-stable=75,payments-api-canary=25"
-				r.Annotations[v1alpha1.RouteAddedBackendsAnnotation] = "2"
+				r.Annotations[slogatev1alpha1.RouteWeightsAnnotation] = "payments-api-stable=75,payments-api-canary=25"
+				r.Annotations[slogatev1alpha1.RouteAddedBackendsAnnotation] = "2"
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(75))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(25))
 				// The added canary backend copies the stable one: port and backend filters.
@@ -144,7 +144,7 @@ func TestSetWeights(t *testing.T) {
 			canary: 50,
 			wantRoute: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "payments-api-stable=50,payments-api-canary=50"}
+				r.Annotations = map[string]string{slogatev1alpha1.RouteWeightsAnnotation: "payments-api-stable=50,payments-api-canary=50"}
 				r.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(50))
 				r.Spec.Rules[0].BackendRefs[1].Weight = ptr(int32(50))
 				return r
@@ -193,10 +193,10 @@ func TestSetWeights(t *testing.T) {
 var errAny = errors.New("any error")
 
 func matchErr(want, got error) bool {
-	switch {
-	case want == nil:
+	switch want {
+	case nil:
 		return got == nil
-	case want == errAny:
+	case errAny: //nolint:errorlint // errAny is a marker of the table, never wrapped
 		return got != nil
 	default:
 		return errors.Is(got, want)
@@ -299,7 +299,7 @@ func TestObserve(t *testing.T) {
 		"mangled annotation still marks the route": {
 			route: func() *gatewayv1.HTTPRoute {
 				r := seedRoute()
-				r.Annotations = map[string]string{v1alpha1.RouteWeightsAnnotation: "{"}
+				r.Annotations = map[string]string{slogatev1alpha1.RouteWeightsAnnotation: "{"}
 				return r
 			}(),
 			want: Observed{NamesStable: true, Prepared: true, Marked: true},
@@ -322,8 +322,8 @@ func TestRestoreLeavesAChangedRuleAlone(t *testing.T) {
 	// The user re-applies the route with the /v2 rule now pointing elsewhere.
 	r.Spec.Rules[2].BackendRefs = []gatewayv1.HTTPBackendRef{backend("payments-api-canary", 80, nil), backend("other", 80, nil)}
 	want := r.DeepCopy()
-	delete(want.Annotations, v1alpha1.RouteWeightsAnnotation)
-	delete(want.Annotations, v1alpha1.RouteAddedBackendsAnnotation)
+	delete(want.Annotations, slogatev1alpha1.RouteWeightsAnnotation)
+	delete(want.Annotations, slogatev1alpha1.RouteAddedBackendsAnnotation)
 	Restore(r, seedBackends)
 	if diff := cmp.Diff(want, r); diff != "" {
 		t.Errorf("route (-want +got):\n%s", diff)
@@ -373,7 +373,7 @@ func TestAddedAnnotationKeepsOriginalWeights(t *testing.T) {
 	if _, err := SetWeights(r, seedBackends, 5); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := r.Annotations[v1alpha1.RouteAddedBackendsAnnotation], "1=1,2"; got != want {
+	if got, want := r.Annotations[slogatev1alpha1.RouteAddedBackendsAnnotation], "1=1,2"; got != want {
 		t.Errorf("added annotation = %q, want %q", got, want)
 	}
 	// A later write keeps what was recorded even though the rules now have a canary backend.

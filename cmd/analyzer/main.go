@@ -19,7 +19,7 @@ import (
 	"github.com/slogate/slogate/analyzer"
 	"github.com/slogate/slogate/analyzer/analysis"
 	"github.com/slogate/slogate/analyzer/gate"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func main() {
@@ -85,7 +85,7 @@ func main() {
 
 func newScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, v1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, gatewayv1.Install, slogatev1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err)
 		}
