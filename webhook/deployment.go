@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"fmt"
+	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -112,11 +113,12 @@ func mutateCreate(d *appsv1.Deployment) DeploymentMutation {
 	return m
 }
 
-// release is the slogate state of a stored Deployment.
+// release is the slogate state of a Deployment.
 type release struct {
 	stable, canary, failed string
-	// template is the revision of the stored template.
-	template string
+	// template is the revision of the Deployment's template, computed when first asked for: most
+	// requests (the Deployment controller's writes, scales) never need it.
+	template func() string
 }
 
 func releaseOf(d *appsv1.Deployment) release {
@@ -124,7 +126,7 @@ func releaseOf(d *appsv1.Deployment) release {
 		stable:   d.Annotations[v1alpha1.StableRevisionAnnotation],
 		canary:   d.Annotations[v1alpha1.CanaryRevisionAnnotation],
 		failed:   d.Annotations[v1alpha1.FailedRevisionAnnotation],
-		template: revision.Of(&d.Spec.Template),
+		template: sync.OnceValue(func() string { return revision.Of(&d.Spec.Template) }),
 	}
 }
 
@@ -138,19 +140,18 @@ func (r release) stableRevision() string {
 	if r.stable != "" {
 		return r.stable
 	}
-	return r.template
+	return r.template()
 }
 
 // heldOnFailed reports whether the stored Deployment is held on its failed revision (after a
 // rollback): paused, with the failed template, and a recorded stable revision.
 func heldOnFailed(d *appsv1.Deployment, r release) bool {
-	return !r.live() && r.failed != "" && r.template == r.failed && d.Spec.Paused
+	return !r.live() && r.failed != "" && d.Spec.Paused && r.template() == r.failed
 }
 
 func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 	out := d.DeepCopy()
 	cur := releaseOf(old)
-	next := revision.Of(&d.Spec.Template)
 	held := cur.live() || heldOnFailed(old, cur)
 
 	// Release state is the stored object's: a request that drops it (a re-apply of the user's
@@ -170,7 +171,8 @@ func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 		}
 	}
 
-	if next == cur.template {
+	next := revision.Of(&d.Spec.Template)
+	if next == cur.template() {
 		return mutateSameTemplate(old, out, held, dropped)
 	}
 

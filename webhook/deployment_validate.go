@@ -87,7 +87,7 @@ func validateRevision(p *field.Path, v string) field.ErrorList {
 // validateHold protects a held Deployment from a user's update (the analyzer's are not checked).
 func validateHold(old, d *appsv1.Deployment) field.ErrorList {
 	cur, next := releaseOf(old), releaseOf(d)
-	onFailed := next.failed != "" && next.template == next.failed
+	onFailed := next.failed != "" && next.template() == next.failed
 	var errs field.ErrorList
 	if old.Spec.Paused && !d.Spec.Paused {
 		switch {
@@ -103,7 +103,7 @@ func validateHold(old, d *appsv1.Deployment) field.ErrorList {
 				next.failed, d.Name, d.Name, d.Namespace)))
 		}
 	}
-	if cur.live() && !next.live() && next.template != cur.stableRevision() && !onFailed {
+	if cur.live() && !next.live() && next.template() != cur.stableRevision() && !onFailed {
 		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(v1alpha1.CanaryRevisionAnnotation), fmt.Sprintf(
 			"the canary release of revision %s is live: only slogate ends it; re-apply the stable template (revision %s) "+
 				"or use kubectl slogate abort %s -n %s",
