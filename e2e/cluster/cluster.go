@@ -221,13 +221,16 @@ type binaries struct {
 func findBinaries() (binaries, error) {
 	var b binaries
 	var errs []error
-	for name, dst := range map[string]*string{
-		"etcd": &b.etcd, "kube-apiserver": &b.apiserver, "kube-controller-manager": &b.controllerManager,
-		"kube-scheduler": &b.scheduler, "kwok": &b.kwok,
+	for _, bin := range []struct {
+		name string
+		dst  *string
+	}{
+		{"etcd", &b.etcd}, {"kube-apiserver", &b.apiserver}, {"kube-controller-manager", &b.controllerManager},
+		{"kube-scheduler", &b.scheduler}, {"kwok", &b.kwok},
 	} {
-		path, err := Binary(name)
+		path, err := Binary(bin.name)
 		errs = append(errs, err)
-		*dst = path
+		*bin.dst = path
 	}
 	var err error
 	b.stagesDir, err = dataDir("kwok-stages")
