@@ -1,0 +1,16 @@
+// Package webhookmanifests holds slogate's webhook configurations, the YAML beside this file that
+// kustomize installs, so that tests register exactly the same hooks with a local API server (with a
+// URL and a CA bundle in place of the in-cluster Service).
+package webhookmanifests
+
+import _ "embed"
+
+// Mutating is mutating.yaml: the MutatingWebhookConfiguration "slogate".
+//
+//go:embed mutating.yaml
+var Mutating []byte
+
+// Validating is validating.yaml: the ValidatingWebhookConfiguration "slogate".
+//
+//go:embed validating.yaml
+var Validating []byte
