@@ -16,8 +16,8 @@ const (
 	DefaultNamespace                      = "slogate-system"
 	DefaultSecretName                     = "slogate-webhook-tls"
 	DefaultServiceName                    = "slogate-webhook"
-	DefaultMutatingWebhookConfiguration   = "slogate-mutating"
-	DefaultValidatingWebhookConfiguration = "slogate-validating"
+	DefaultMutatingWebhookConfiguration   = "slogate"
+	DefaultValidatingWebhookConfiguration = "slogate"
 	DefaultCAValidity                     = 2 * 365 * 24 * time.Hour
 	DefaultLeafValidity                   = 90 * 24 * time.Hour
 	DefaultTrustDelay                     = time.Minute
