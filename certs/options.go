@@ -75,10 +75,10 @@ func DefaultOptions() Options {
 // AddFlags binds the options to flags named --cert-*; call it on DefaultOptions before parsing.
 // CertDir is left to the caller, which shares it with the webhook server.
 func (o *Options) AddFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Namespace, "cert-namespace", o.Namespace, "Namespace of the serving-certificate Secret and of the webhook Service (self-managed certificates).")
-	fs.StringVar(&o.SecretName, "cert-secret", o.SecretName, "Secret holding the CA and the serving certificate (self-managed certificates).")
-	fs.StringVar(&o.ServiceName, "cert-service", o.ServiceName, "Webhook Service named by the serving certificate (self-managed certificates).")
-	fs.Func("cert-extra-sans", "Comma-separated DNS names or IP addresses added to the serving certificate (self-managed certificates).", func(s string) error {
+	fs.StringVar(&o.Namespace, "cert-namespace", o.Namespace, "namespace of the serving-certificate Secret and of the webhook Service (self-managed certificates)")
+	fs.StringVar(&o.SecretName, "cert-secret", o.SecretName, "Secret holding the CA and the serving certificate (self-managed certificates)")
+	fs.StringVar(&o.ServiceName, "cert-service", o.ServiceName, "webhook Service named by the serving certificate (self-managed certificates)")
+	fs.Func("cert-extra-sans", "comma-separated DNS names or IP addresses added to the serving certificate (self-managed certificates)", func(s string) error {
 		o.ExtraSANs = nil
 		for _, san := range strings.Split(s, ",") {
 			if san = strings.TrimSpace(san); san != "" {
@@ -87,13 +87,13 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
-	fs.StringVar(&o.MutatingWebhookConfiguration, "cert-mutating-webhook-configuration", o.MutatingWebhookConfiguration, "MutatingWebhookConfiguration that gets the CA bundle (self-managed certificates).")
-	fs.StringVar(&o.ValidatingWebhookConfiguration, "cert-validating-webhook-configuration", o.ValidatingWebhookConfiguration, "ValidatingWebhookConfiguration that gets the CA bundle (self-managed certificates).")
-	fs.DurationVar(&o.CAValidity, "cert-ca-validity", o.CAValidity, "Lifetime of the self-managed CA; it is rolled at 2/3 of it.")
-	fs.DurationVar(&o.LeafValidity, "cert-validity", o.LeafValidity, "Lifetime of the self-managed serving certificate; it is renewed at 2/3 of it.")
-	fs.DurationVar(&o.TrustDelay, "cert-trust-delay", o.TrustDelay, "How long a new CA bundle is in the webhook configurations before a certificate of the new CA is served.")
-	fs.DurationVar(&o.RetireDelay, "cert-retire-delay", o.RetireDelay, "How long the certificate of a new CA is stored before the old CA leaves the bundle.")
-	fs.DurationVar(&o.SyncInterval, "cert-sync-interval", o.SyncInterval, "How often each webhook replica reads the serving-certificate Secret.")
+	fs.StringVar(&o.MutatingWebhookConfiguration, "cert-mutating-webhook-configuration", o.MutatingWebhookConfiguration, "MutatingWebhookConfiguration that gets the CA bundle (self-managed certificates)")
+	fs.StringVar(&o.ValidatingWebhookConfiguration, "cert-validating-webhook-configuration", o.ValidatingWebhookConfiguration, "ValidatingWebhookConfiguration that gets the CA bundle (self-managed certificates)")
+	fs.DurationVar(&o.CAValidity, "cert-ca-validity", o.CAValidity, "lifetime of the self-managed CA; it is rolled at 2/3 of it")
+	fs.DurationVar(&o.LeafValidity, "cert-validity", o.LeafValidity, "lifetime of the self-managed serving certificate; it is renewed at 2/3 of it")
+	fs.DurationVar(&o.TrustDelay, "cert-trust-delay", o.TrustDelay, "how long a new CA bundle is in the webhook configurations before a certificate of the new CA is served")
+	fs.DurationVar(&o.RetireDelay, "cert-retire-delay", o.RetireDelay, "how long the certificate of a new CA is stored before the old CA leaves the bundle")
+	fs.DurationVar(&o.SyncInterval, "cert-sync-interval", o.SyncInterval, "how often each webhook replica reads the serving-certificate Secret")
 }
 
 // Validate reports every unusable option with its flag-like field path.
