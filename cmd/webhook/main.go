@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -18,12 +19,17 @@ import (
 	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/slogate/slogate/api/v1alpha1"
+	"github.com/slogate/slogate/certs"
 	"github.com/slogate/slogate/webhook"
 )
 
 // Certificate modes: files reads tls.crt and tls.key from --cert-dir and reloads them when they
-// change (cert-manager, or any tool that writes the files).
-const certModeFiles = "files"
+// change (cert-manager, or any tool that writes the files); self-managed issues, renews and rolls
+// them itself (package certs) and writes them into --cert-dir.
+const (
+	certModeFiles       = "files"
+	certModeSelfManaged = "self-managed"
+)
 
 func main() {
 	var (
@@ -34,7 +40,9 @@ func main() {
 		enableHTTP2                          bool
 		shutdownTimeout                      time.Duration
 	)
-	flag.StringVar(&certMode, "cert-mode", certModeFiles, "where the serving certificate comes from: files")
+	flag.StringVar(&certMode, "cert-mode", certModeFiles, "where the serving certificate comes from: files or self-managed")
+	certOpts := certs.DefaultOptions()
+	certOpts.AddFlags(flag.CommandLine)
 	flag.StringVar(&certDir, "cert-dir", "/tmp/k8s-webhook-server/serving-certs", "directory with the serving certificate and key (--cert-mode=files)")
 	flag.StringVar(&certName, "cert-name", "tls.crt", "file name of the serving certificate in --cert-dir")
 	flag.StringVar(&keyName, "key-name", "tls.key", "file name of the serving key in --cert-dir")
@@ -51,7 +59,8 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
-	server, err := webhookServer(certMode, ctrlwebhook.Options{
+	cfg := ctrl.GetConfigOrDie()
+	server, rotator, err := webhookServer(cfg, certMode, certOpts, ctrlwebhook.Options{
 		Host: host, Port: port, CertDir: certDir, CertName: certName, KeyName: keyName,
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
 			if !enableHTTP2 {
@@ -66,7 +75,7 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		WebhookServer:           server,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
@@ -81,6 +90,16 @@ func main() {
 		log.Error(err, "Unable to set up the webhook")
 		os.Exit(1)
 	}
+	if rotator != nil {
+		if err := mgr.Add(rotator); err != nil {
+			log.Error(err, "Unable to add the serving-certificate rotator")
+			os.Exit(1)
+		}
+		if err := mgr.AddReadyzCheck("serving-certificate", rotator.ReadyCheck); err != nil {
+			log.Error(err, "Unable to add the serving-certificate readiness check")
+			os.Exit(1)
+		}
+	}
 	log.Info("Starting the webhook server", "port", port, "certMode", certMode, "analyzerUsername", analyzerUsername)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "The manager stopped with an error")
@@ -88,16 +107,25 @@ func main() {
 	}
 }
 
-// webhookServer makes the webhook server for a certificate mode. Another mode (self-managed
-// certificates, package certs) adds a case here, and any runnable it needs in setupWebhook.
-func webhookServer(certMode string, opts ctrlwebhook.Options) (ctrlwebhook.Server, error) {
+// webhookServer makes the webhook server for a certificate mode, and in self-managed mode the
+// rotator that keeps its certificate (nil otherwise).
+func webhookServer(cfg *rest.Config, certMode string, certOpts certs.Options, opts ctrlwebhook.Options) (ctrlwebhook.Server, *certs.Rotator, error) {
 	switch certMode {
 	case certModeFiles:
 		// The server watches CertDir with controller-runtime's certwatcher and serves the new
 		// certificate as soon as the files change.
-		return ctrlwebhook.NewServer(opts), nil
+		return ctrlwebhook.NewServer(opts), nil, nil
+	case certModeSelfManaged:
+		// The rotator writes CertDir and serves what it loaded; the server does not open the files.
+		certOpts.CertDir = opts.CertDir
+		rotator, err := certs.New(cfg, certOpts)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.TLSOpts = append(opts.TLSOpts, rotator.TLSOpt)
+		return ctrlwebhook.NewServer(opts), rotator, nil
 	default:
-		return nil, fmt.Errorf("--cert-mode=%q: the supported modes are %q", certMode, certModeFiles)
+		return nil, nil, fmt.Errorf("--cert-mode=%q: the supported modes are %q and %q", certMode, certModeFiles, certModeSelfManaged)
 	}
 }
 
