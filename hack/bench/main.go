@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/slogate/slogate/e2e/cluster"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == serveWebhookCommand {
+		if err := serveWebhook(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	only      string
+	out       string
+	dir       string
+	admission admissionConfig
+	rates     string
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.only, "only", "admission,apply,rollback,scale", "sections to run, comma-separated")
+	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "where to write the results (relative to the repository root); empty writes nothing")
+	flag.StringVar(&o.dir, "dir", "", "work directory (default: a temporary one, removed at the end)")
+	flag.StringVar(&o.rates, "admission-rates", "500,1000,2000", "request rates of the admission load")
+	flag.DurationVar(&o.admission.duration, "admission-duration", 30*time.Second, "duration of each admission run")
+	flag.IntVar(&o.admission.reps, "admission-reps", 3, "repetitions of each admission rate")
+	flag.Parse()
+
+	for _, f := range strings.Split(o.rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--admission-rates: %q is not a positive number", f)
+		}
+		o.admission.rates = append(o.admission.rates, n)
+	}
+	only := strings.Split(o.only, ",")
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	if o.dir == "" {
+		if o.dir, err = os.MkdirTemp("", "slogate-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(o.dir)
+	}
+	o.admission.dir = o.dir
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	rep := &report{machine: describeMachine(), command: commandLine(), started: time.Now()}
+	type step struct {
+		name, title string
+		run         func(ctx context.Context, s *section) error
+	}
+	steps := []step{
+		{"admission", "Admission latency over TLS", func(ctx context.Context, s *section) error { return runAdmission(ctx, o.admission, s) }},
+	}
+	for _, st := range steps {
+		if !slices.Contains(only, st.name) {
+			continue
+		}
+		s := &section{title: st.title, command: "go run ./hack/bench --only=" + st.name}
+		rep.sections = append(rep.sections, s)
+		begin := time.Now()
+		fmt.Fprintf(os.Stderr, "bench: %s\n", st.title)
+		s.err = st.run(ctx, s)
+		s.took = time.Since(begin)
+		if s.err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", st.name, s.err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	rep.finished = time.Now()
+	rep.table(os.Stdout)
+	if o.out != "" {
+		path := o.out
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(root, path)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		rep.markdown(f)
+		if err := f.Close(); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote %s\n", path)
+	}
+	for _, s := range rep.sections {
+		if s.err != nil {
+			return fmt.Errorf("section %q did not finish", s.title)
+		}
+	}
+	return nil
+}
+
+// commandLine is how this run was started, as a user would type it.
+func commandLine() string {
+	args := append([]string{"go run ./hack/bench"}, os.Args[1:]...)
+	return strings.Join(args, " ")
+}
