@@ -9,7 +9,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -100,7 +99,7 @@ func (h deploymentValidator) Handle(ctx context.Context, req admission.Request) 
 		return h.opts.errored(kindDeployment, err)
 	}
 	errs, warnings := ValidateDeployment(in)
-	return h.opts.verdict(ctx, req, kindDeployment, deploymentGK, errs, warnings)
+	return h.opts.verdict(ctx, req, kindDeployment, errs, warnings)
 }
 
 type managedValidator struct{ opts Options }
@@ -114,8 +113,7 @@ func (h managedValidator) Handle(ctx context.Context, req admission.Request) adm
 	if in.New, err = decodeOptional[Object](req.Object); err != nil {
 		return h.opts.errored(kindManaged, err)
 	}
-	gk := schema.GroupKind{Group: req.Kind.Group, Kind: req.Kind.Kind}
-	return h.opts.verdict(ctx, req, kindManaged, gk, ValidateManagedChange(in), nil)
+	return h.opts.verdict(ctx, req, kindManaged, ValidateManagedChange(in), nil)
 }
 
 type serviceMutator struct{ opts Options }
@@ -134,7 +132,7 @@ func (h serviceMutator) Handle(ctx context.Context, req admission.Request) admis
 	}
 	m, errs := MutateService(in)
 	if len(errs) > 0 {
-		return h.opts.verdict(ctx, req, kindService, serviceGK, errs, nil)
+		return h.opts.verdict(ctx, req, kindService, errs, nil)
 	}
 	h.opts.Metrics.observe(kindService, m.Decision)
 	logDecision(ctx, req, m.Decision)
@@ -160,7 +158,7 @@ func (h routeMutator) Handle(ctx context.Context, req admission.Request) admissi
 	}
 	m, errs := MutateRoute(in)
 	if len(errs) > 0 {
-		return h.opts.verdict(ctx, req, kindHTTPRoute, routeGK, errs, nil)
+		return h.opts.verdict(ctx, req, kindHTTPRoute, errs, nil)
 	}
 	h.opts.Metrics.observe(kindHTTPRoute, m.Decision)
 	logDecision(ctx, req, m.Decision)
@@ -232,9 +230,10 @@ func (o Options) patched(kind string, raw []byte, edits []edit, warnings []strin
 }
 
 // verdict answers a validation: allowed with the warnings, or denied with every error and its
-// field path, as the API server words an invalid object.
-func (o Options) verdict(ctx context.Context, req admission.Request, kind string, gk schema.GroupKind,
-	errs field.ErrorList, warnings []string) admission.Response {
+// field path. The API server puts the hook's name in front of the message, so kubectl shows both
+// that slogate refused and which field is wrong.
+func (o Options) verdict(ctx context.Context, req admission.Request, kind string, errs field.ErrorList,
+	warnings []string) admission.Response {
 	if len(errs) == 0 {
 		o.Metrics.observe(kind, DecisionAllowed)
 		return admission.Allowed("").WithWarnings(warnings...)
@@ -242,12 +241,7 @@ func (o Options) verdict(ctx context.Context, req admission.Request, kind string
 	o.Metrics.observe(kind, DecisionDenied)
 	ctrl.LoggerFrom(ctx).V(1).Info("Denied a request", "kind", kind, "object", klog.KRef(req.Namespace, req.Name),
 		"operation", req.Operation, "user", req.UserInfo.Username, "errors", errs.ToAggregate().Error())
-	return denied(gk, req.Name, errs).WithWarnings(warnings...)
-}
-
-func denied(gk schema.GroupKind, name string, errs field.ErrorList) admission.Response {
-	st := apierrors.NewInvalid(gk, name, errs).Status()
-	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &st}}
+	return admission.Denied(errs.ToAggregate().Error()).WithWarnings(warnings...)
 }
 
 func logDecision(ctx context.Context, req admission.Request, d Decision) {

@@ -243,7 +243,7 @@ func TestHandlers(t *testing.T) {
 		"validate: a user's un-pause mid-release": {
 			handler: hook(NewDeploymentValidator(opts)),
 			review:  reviewSpec{op: admissionv1.Update, kind: deploymentKind, old: held.obj(), new: held.paused(false).obj()},
-			want: answer{Code: 422, Message: fmt.Sprintf(`Deployment.apps "web" is invalid: spec.paused: Forbidden: the canary release `+
+			want: answer{Code: 403, Message: fmt.Sprintf(`spec.paused: Forbidden: the canary release `+
 				`of revision %s is live and slogate holds Deployment web paused until it ends: use kubectl slogate promote web -n shop, `+
 				`or kubectl slogate abort web -n shop`, r2)},
 		},
@@ -255,7 +255,7 @@ func TestHandlers(t *testing.T) {
 		"validate: a malformed annotation names its path": {
 			handler: hook(NewDeploymentValidator(opts)),
 			review:  reviewSpec{op: admissionv1.Create, kind: deploymentKind, new: v1.annotation(v1alpha1.SkipAnnotation, "yes").obj()},
-			want: answer{Code: 422, Message: `Deployment.apps "web" is invalid: metadata.annotations[slogate.io/skip]: Unsupported value: ` +
+			want: answer{Code: 403, Message: `metadata.annotations[slogate.io/skip]: Unsupported value: ` +
 				`"yes": supported values: "true", "false"`},
 		},
 		"validate: an unknown slogate annotation warns": {
@@ -273,7 +273,7 @@ func TestHandlers(t *testing.T) {
 		"managed: a user's edit of the canary": {
 			handler: hook(NewManagedValidator(opts)),
 			review:  reviewSpec{op: admissionv1.Update, kind: deploymentKind, old: canary.obj(), new: canary.replicas(9).obj()},
-			want: answer{Code: 422, Message: `Deployment.apps "web-canary" is invalid: spec: Forbidden: Deployment web-canary is ` +
+			want: answer{Code: 403, Message: `spec: Forbidden: Deployment web-canary is ` +
 				`managed by slogate: only slogate's analyzer changes it, and it goes away when the release ends (to end it now: kubectl slogate abort)`},
 		},
 		"managed: the analyzer's edit of the canary": {
@@ -300,7 +300,7 @@ func TestHandlers(t *testing.T) {
 			handler: hook(NewServiceMutator(opts)),
 			review: reviewSpec{op: admissionv1.Update, kind: serviceKind, user: testAnalyzer,
 				old: makeService("web-stable").obj(), new: makeService("web-stable").annotation(v1alpha1.StablePinAnnotation, "").obj()},
-			want: answer{Code: 422, Message: `Service "web-stable" is invalid: metadata.annotations[slogate.io/pinned]: Invalid value: "": ` +
+			want: answer{Code: 403, Message: `metadata.annotations[slogate.io/pinned]: Invalid value: "": ` +
 				`must list the pinned selector keys, comma-separated, such as pod-template-hash`},
 		},
 		"route: a re-apply keeps the live weights": {
@@ -319,7 +319,7 @@ func TestHandlers(t *testing.T) {
 		"policy: a step of no kind": {
 			handler: admission.WithValidator(scheme, NewRolloutPolicyValidator(opts)),
 			review:  reviewSpec{op: admissionv1.Create, kind: policyKind, new: badPolicy},
-			want: answer{Code: 422, Message: `RolloutPolicy.slogate.io "fast" is invalid: spec.steps[0]: Invalid value: "0 kinds": ` +
+			want: answer{Code: 403, Message: `spec.steps[0]: Invalid value: "0 kinds": ` +
 				`must set exactly one of setWeight, pause and analysis`},
 		},
 	}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -124,7 +121,6 @@ func positive(d *metav1.Duration, path *field.Path) field.ErrorList {
 // validate returns no error. Deletion is always allowed.
 type specValidator[T runtime.Object] struct {
 	kind     string
-	gk       schema.GroupKind
 	validate func(T) field.ErrorList
 	metrics  *Metrics
 }
@@ -155,20 +151,12 @@ func (v specValidator[T]) check(obj T) error {
 		return nil
 	}
 	v.metrics.observe(v.kind, DecisionDenied)
-	name := ""
-	if m, err := meta.Accessor(obj); err == nil {
-		name = m.GetName()
-	}
-	return apierrors.NewInvalid(v.gk, name, errs)
-}
-
-func slogateGK(kind string) schema.GroupKind {
-	return schema.GroupKind{Group: v1alpha1.GroupVersion.Group, Kind: kind}
+	return errs.ToAggregate()
 }
 
 // NewRolloutPolicyValidator validates RolloutPolicies (ValidateRolloutPolicySpec).
 func NewRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha1.RolloutPolicy] {
-	return specValidator[*v1alpha1.RolloutPolicy]{kind: kindRolloutPolicy, gk: slogateGK(kindRolloutPolicy), metrics: opts.Metrics,
+	return specValidator[*v1alpha1.RolloutPolicy]{kind: kindRolloutPolicy, metrics: opts.Metrics,
 		validate: func(p *v1alpha1.RolloutPolicy) field.ErrorList {
 			return ValidateRolloutPolicySpec(&p.Spec, field.NewPath("spec"))
 		}}
@@ -176,7 +164,7 @@ func NewRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha1.Rollo
 
 // NewClusterRolloutPolicyValidator validates ClusterRolloutPolicies (ValidateRolloutPolicySpec).
 func NewClusterRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha1.ClusterRolloutPolicy] {
-	return specValidator[*v1alpha1.ClusterRolloutPolicy]{kind: kindClusterRolloutPolicy, gk: slogateGK(kindClusterRolloutPolicy), metrics: opts.Metrics,
+	return specValidator[*v1alpha1.ClusterRolloutPolicy]{kind: kindClusterRolloutPolicy, metrics: opts.Metrics,
 		validate: func(p *v1alpha1.ClusterRolloutPolicy) field.ErrorList {
 			return ValidateRolloutPolicySpec(&p.Spec, field.NewPath("spec"))
 		}}
@@ -184,7 +172,7 @@ func NewClusterRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha
 
 // NewAnalysisTemplateValidator validates AnalysisTemplates (analysis.ValidateTemplateSpec).
 func NewAnalysisTemplateValidator(opts Options) admission.Validator[*v1alpha1.AnalysisTemplate] {
-	return specValidator[*v1alpha1.AnalysisTemplate]{kind: kindAnalysisTemplate, gk: slogateGK(kindAnalysisTemplate), metrics: opts.Metrics,
+	return specValidator[*v1alpha1.AnalysisTemplate]{kind: kindAnalysisTemplate, metrics: opts.Metrics,
 		validate: func(t *v1alpha1.AnalysisTemplate) field.ErrorList {
 			return analysis.ValidateTemplateSpec(&t.Spec, field.NewPath("spec"))
 		}}
@@ -192,7 +180,7 @@ func NewAnalysisTemplateValidator(opts Options) admission.Validator[*v1alpha1.An
 
 // NewClusterAnalysisTemplateValidator validates ClusterAnalysisTemplates (analysis.ValidateTemplateSpec).
 func NewClusterAnalysisTemplateValidator(opts Options) admission.Validator[*v1alpha1.ClusterAnalysisTemplate] {
-	return specValidator[*v1alpha1.ClusterAnalysisTemplate]{kind: kindClusterAnalysisTemplate, gk: slogateGK(kindClusterAnalysisTemplate), metrics: opts.Metrics,
+	return specValidator[*v1alpha1.ClusterAnalysisTemplate]{kind: kindClusterAnalysisTemplate, metrics: opts.Metrics,
 		validate: func(t *v1alpha1.ClusterAnalysisTemplate) field.ErrorList {
 			return analysis.ValidateTemplateSpec(&t.Spec, field.NewPath("spec"))
 		}}
