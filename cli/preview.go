@@ -123,7 +123,9 @@ func Classify(in PreviewInput) Preview {
 	resCanary := res.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]
 	p.StableRevision = res.Annotations[slogatev1alpha1.StableRevisionAnnotation]
 
-	if res.Spec.Paused && resCanary != "" && resCanary == p.Revision {
+	// The result holds a release when it is paused on a recorded canary that is its template and
+	// not the failed revision.
+	if res.Spec.Paused && resCanary != "" && resCanary == p.Revision && resCanary != res.Annotations[slogatev1alpha1.FailedRevisionAnnotation] {
 		switch {
 		case running && liveCanary == resCanary:
 			p.Outcome = PreviewNoChange

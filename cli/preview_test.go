@@ -91,6 +91,13 @@ func TestClassify(t *testing.T) {
 			want: Preview{Outcome: PreviewFailedRevision, Revision: "2222", Warnings: []string{"revision 2222 failed before"},
 				Message: "revision 2222 was rolled back before; applying it again starts no release (use kubectl slogate retry web to try it again)"},
 		},
+		"failed template re-applied while the canary annotation stays": {
+			in: PreviewInput{OptedIn: true,
+				Live:   held("1111", "2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj(),
+				Result: held("1111", "2222").annotate(slogatev1alpha1.FailedRevisionAnnotation, "2222").obj()},
+			want: Preview{Outcome: PreviewFailedRevision, Revision: "2222", StableRevision: "1111",
+				Message: "revision 2222 was rolled back before; applying it again starts no release (use kubectl slogate retry web to try it again)"},
+		},
 		"no template change": {
 			in:   PreviewInput{OptedIn: true, Live: plain.obj(), Result: makeDeployment("web").revision("1111").obj()},
 			want: Preview{Outcome: PreviewNoChange, Revision: "1111", Message: "the pod template would not change (revision 1111): no release starts"},
