@@ -89,6 +89,7 @@ verify: generate manifests ## Regenerate code and manifests and fail if the tree
 
 ##@ Try it
 
+$(if $(filter demo,$(MAKECMDGOALS)),$(info demo: building the local control plane, slogate and Prometheus first when needed (about 11 minutes the first time, seconds after that); then the demo takes about 2 minutes))
 .PHONY: demo
 demo: e2e-tools build prometheus ## Start a local cluster with slogate and walk through a canary release.
 	@if [ ! -d hack/demo ]; then echo "demo: hack/demo does not exist yet" >&2; exit 1; fi
