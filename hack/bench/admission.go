@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -126,7 +127,7 @@ func (r attackResult) p(q float64) time.Duration { return exactQuantile(r.latenc
 
 // attack sends rate requests per second for d, the cases in turn, to the server at addr over TLS
 // with keep-alive (as the API server does), and checks every answer.
-func attack(ctx context.Context, srv *webhookServer, cases []reviewCase, rate int, d time.Duration) (attackResult, error) {
+func attack(ctx context.Context, srv admissionTarget, cases []reviewCase, rate int, d time.Duration) (attackResult, error) {
 	targets := make([]vegeta.Target, len(cases))
 	want := map[string]reviewCase{}
 	hdr := http.Header{"Content-Type": []string{"application/json"}}
@@ -136,14 +137,14 @@ func attack(ctx context.Context, srv *webhookServer, cases []reviewCase, rate in
 		want[url] = c
 	}
 	atk := vegeta.NewAttacker(
-		vegeta.TLSConfig(srv.certs.clientTLS()),
+		vegeta.TLSConfig(srv.tls),
 		vegeta.KeepAlive(true),
 		vegeta.Timeout(10*time.Second),
 		vegeta.Workers(8),
 	)
 	res := attackResult{rate: rate, duration: d, byCase: map[string][]time.Duration{}}
 	var err error
-	if res.server, err = startCPU(srv.pid()); err != nil {
+	if res.server, err = startCPU(srv.pid); err != nil {
 		return res, err
 	}
 	if res.client, err = startCPU(os.Getpid()); err != nil {
@@ -201,4 +202,11 @@ func (r *attackResult) fail(msg string) {
 	if r.firstError == "" {
 		r.firstError = strings.TrimSpace(msg)
 	}
+}
+
+// admissionTarget is a running webhook server to load.
+type admissionTarget struct {
+	addr string
+	tls  *tls.Config
+	pid  int
 }

@@ -25,24 +25,33 @@ type admissionConfig struct {
 
 // runAdmission measures the webhook server under a steady load: for each repetition, each rate in
 // turn for the configured duration, after a warm-up.
-func runAdmission(ctx context.Context, cfg admissionConfig, s *section) error {
+func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) error {
 	cases, err := reviewCases()
 	if err != nil {
 		return err
 	}
-	srv, err := startWebhookServer(ctx, filepath.Join(cfg.dir, "admission"))
-	if err != nil {
-		return err
+	var srv admissionTarget
+	var server string
+	if e != nil {
+		srv = admissionTarget{addr: fmt.Sprintf("127.0.0.1:%d", e.webhook.Port()), tls: e.webhook.TLSConfig(), pid: e.webhookPid}
+		server = "`bin/webhook` (cmd/webhook: controller-runtime's TLS webhook server, HTTP/1.1 only, the handlers of package `webhook`), " +
+			"started by e2e/slogate.StartWebhook and registered with the local API server, which sends it nothing else meanwhile; logging at info level (each hold is a log line) to a file"
+	} else {
+		child, err := startWebhookServer(ctx, filepath.Join(cfg.dir, "admission"))
+		if err != nil {
+			return err
+		}
+		defer child.stop()
+		srv = admissionTarget{addr: child.addr, tls: child.certs.clientTLS(), pid: child.pid()}
+		server = "slogate's Deployment admission handlers (package `webhook`) on controller-runtime's TLS webhook server in a process of its own " +
+			"(`hack/bench serve-webhook`, registered as `webhook.Setup` does, JSON logging at info level to a file); no cluster"
 	}
-	defer srv.stop()
 	var sizes []string
 	for _, c := range cases {
 		sizes = append(sizes, fmt.Sprintf("%s %.1f KiB", c.name, float64(len(c.body))/1024))
 	}
 	s.setup = append(s.setup,
-		"Server: slogate's Deployment admission handlers (package `webhook`: the mutating and the validating one) on "+
-			"controller-runtime's TLS webhook server, in a process of its own (`hack/bench serve-webhook`, as `webhook.Setup` "+
-			"registers them, JSON logging at info level to a file); TLS 1.3 with an ECDSA P-256 certificate, keep-alive connections as the API server keeps them.",
+		"Server: "+server+". TLS with an ECDSA P-256 certificate; keep-alive connections, as the API server keeps them.",
 		"Requests: AdmissionReviews (UPDATE) of a 3-container Deployment (app, proxy sidecar, log shipper; probes, resources, env, "+
 			"volumes) in an opted-in namespace, four kinds in turn: the image change on the mutating path (answered with the hold patch) "+
 			"and the held object on the validating path, and the Deployment controller's revision-annotation write (no-op) on both paths. "+

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/slogate/slogate/e2e/cluster"
 )
 
@@ -24,6 +27,8 @@ func main() {
 		}
 		return
 	}
+	// The libraries' logs (client-go, controller-runtime) would drown the progress lines.
+	ctrl.SetLogger(logr.Discard())
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -36,6 +41,9 @@ type options struct {
 	dir       string
 	admission admissionConfig
 	rates     string
+	// admissionServer is bin (bin/webhook in the environment) or child (no cluster).
+	admissionServer string
+	applyCount      int
 }
 
 func run() error {
@@ -46,6 +54,8 @@ func run() error {
 	flag.StringVar(&o.rates, "admission-rates", "500,1000,2000", "request rates of the admission load")
 	flag.DurationVar(&o.admission.duration, "admission-duration", 30*time.Second, "duration of each admission run")
 	flag.IntVar(&o.admission.reps, "admission-reps", 3, "repetitions of each admission rate")
+	flag.StringVar(&o.admissionServer, "admission-server", "bin", "bin: load bin/webhook in the environment; child: the handlers in a child process, no cluster")
+	flag.IntVar(&o.applyCount, "apply-count", 200, "Deployments applied into each namespace")
 	flag.Parse()
 
 	for _, f := range strings.Split(o.rates, ",") {
@@ -71,13 +81,46 @@ func run() error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
+	// The environment starts with the first section that needs it and stops at the end.
+	var e *env
+	defer func() {
+		if e != nil {
+			e.stop()
+		}
+	}()
+	needEnv := func(ctx context.Context) (*env, error) {
+		if e != nil {
+			return e, nil
+		}
+		var err error
+		e, err = startEnv(ctx, o.dir)
+		return e, err
+	}
+	withEnv := func(f func(ctx context.Context, e *env, s *section) error) func(ctx context.Context, s *section) error {
+		return func(ctx context.Context, s *section) error {
+			e, err := needEnv(ctx)
+			if err != nil {
+				return fmt.Errorf("starting the environment: %w", err)
+			}
+			return f(ctx, e, s)
+		}
+	}
+
 	rep := &report{machine: describeMachine(), command: commandLine(), started: time.Now()}
 	type step struct {
 		name, title string
 		run         func(ctx context.Context, s *section) error
 	}
 	steps := []step{
-		{"admission", "Admission latency over TLS", func(ctx context.Context, s *section) error { return runAdmission(ctx, o.admission, s) }},
+		{"admission", "Admission latency over TLS", func(ctx context.Context, s *section) error {
+			if o.admissionServer == "child" {
+				return runAdmission(ctx, o.admission, nil, s)
+			}
+			return withEnv(func(ctx context.Context, e *env, s *section) error { return runAdmission(ctx, o.admission, e, s) })(ctx, s)
+		}},
+		{"apply", "kubectl apply through the real API server", withEnv(func(ctx context.Context, e *env, s *section) error {
+			return runApply(ctx, e, o.applyCount, s)
+		})},
 	}
 	for _, st := range steps {
 		if !slices.Contains(only, st.name) {
