@@ -15,11 +15,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/e2e/cluster"
+	"github.com/slogate/slogate/e2e/slogate"
 )
 
 // Timeouts of this package's tests, in one place.
@@ -37,6 +39,9 @@ var (
 	env *cluster.Cluster
 	// plugin is bin/kubectl-slogate.
 	plugin string
+	// asAnalyzer writes as the analyzer's ServiceAccount (impersonated by the admin), so that the
+	// webhook lets the tests set up what only the analyzer writes: releases and held Deployments.
+	asAnalyzer client.Client
 )
 
 func TestMain(m *testing.M) {
@@ -46,7 +51,18 @@ func TestMain(m *testing.M) {
 			return err
 		}
 		env, plugin = c, p
-		return nil
+		// Every command runs with the webhook registered, as in a real install: the plugin's own
+		// writes (the action annotation) must pass it, and preview needs its mutation.
+		if _, err := slogate.StartWebhook(context.Background(), c, slogate.WebhookOptions{}); err != nil {
+			return err
+		}
+		cfg := c.RESTConfig()
+		cfg.Impersonate = rest.ImpersonationConfig{
+			UserName: "system:serviceaccount:" + slogate.SystemNamespace + ":" + slogate.AnalyzerServiceAccount,
+			Groups:   []string{"system:masters"},
+		}
+		asAnalyzer, err = client.New(cfg, client.Options{Scheme: c.Scheme()})
+		return err
 	}))
 }
 
@@ -204,9 +220,10 @@ func annotated(k, v string) func(*appsv1.Deployment) {
 	}
 }
 
+// mustCreate creates an object as the analyzer.
 func mustCreate(t *testing.T, obj client.Object) {
 	t.Helper()
-	if err := env.Client().Create(t.Context(), obj); err != nil {
+	if err := asAnalyzer.Create(t.Context(), obj); err != nil {
 		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
 	}
 }
@@ -242,7 +259,7 @@ func mustCreateRelease(t *testing.T, r *slogatev1alpha1.Release) *slogatev1alpha
 	status := r.Status
 	mustCreate(t, r)
 	r.Status = status
-	if err := env.Client().Status().Update(t.Context(), r); err != nil {
+	if err := asAnalyzer.Status().Update(t.Context(), r); err != nil {
 		t.Fatalf("writing the status of release %s: %v", r.Name, err)
 	}
 	return r
@@ -256,7 +273,7 @@ func mustUpdateReleaseStatus(t *testing.T, ns, name string, change func(*slogate
 		t.Fatal(err)
 	}
 	change(&r.Status)
-	if err := env.Client().Status().Update(t.Context(), r); err != nil {
+	if err := asAnalyzer.Status().Update(t.Context(), r); err != nil {
 		t.Fatalf("updating the status of release %s: %v", name, err)
 	}
 }

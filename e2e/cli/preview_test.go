@@ -19,9 +19,9 @@ func mustImage(t *testing.T, ns, name string) string {
 	return d.Spec.Template.Spec.Containers[0].Image
 }
 
-// TestPreviewWithoutTheWebhook covers what preview says from the API server alone: a namespace that did
+// TestPreviewWithoutARelease covers the changes that start no release: a namespace that did
 // not opt in, a new Deployment, a change the API server rejects, and files with no Deployment.
-func TestPreviewWithoutTheWebhook(t *testing.T) {
+func TestPreviewWithoutARelease(t *testing.T) {
 	plain, optedIn := mustNamespace(t, false), mustNamespace(t, true)
 	mustCreate(t, deployment(plain, "web"))
 
