@@ -3,9 +3,12 @@
 // it, once directly with --kubeconfig and once as `kubectl slogate` found on PATH, for every command and
 // every error case.
 //
-// Releases are the analyzer's to write; here the tests write them (and the Deployment annotations that
-// go with them) directly with the client, so that each command meets the exact phase it is tested in.
-// preview needs the admission webhook, which runs as a local process registered with the API server.
+// The admission webhook (bin/webhook) runs as a local process registered with the API server, as in a
+// real install: the plugin's own write (the slogate.io/action annotation) must pass it, and preview
+// reads its mutation. The analyzer does not run. Releases are its to write; here the tests write them
+// (and the held Deployments that go with them) with a client that impersonates the analyzer's
+// ServiceAccount, so that each command meets the exact phase it is tested in. preview's predictions
+// are checked against what a real `kubectl apply` then does.
 //
 // Not for: the release engine itself (e2e/scenarios) or the webhook's decisions (e2e/webhook).
 package cli
