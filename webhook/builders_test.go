@@ -7,9 +7,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -59,19 +59,19 @@ func (b deploymentBuilder) image(tag string) deploymentBuilder {
 // labelled sets the template's revision label to the template's revision.
 func (b deploymentBuilder) labelled() deploymentBuilder {
 	b = b.clone()
-	b.d.Spec.Template.Labels[v1alpha1.RevisionLabel] = revision.Of(&b.d.Spec.Template)
+	b.d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel] = revision.Of(&b.d.Spec.Template)
 	return b
 }
 
 func (b deploymentBuilder) revisionLabel(v string) deploymentBuilder {
 	b = b.clone()
-	b.d.Spec.Template.Labels[v1alpha1.RevisionLabel] = v
+	b.d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel] = v
 	return b
 }
 
 func (b deploymentBuilder) noRevisionLabel() deploymentBuilder {
 	b = b.clone()
-	delete(b.d.Spec.Template.Labels, v1alpha1.RevisionLabel)
+	delete(b.d.Spec.Template.Labels, slogatev1alpha1.RevisionLabel)
 	return b
 }
 
@@ -104,7 +104,7 @@ func (b deploymentBuilder) noAnnotations() deploymentBuilder {
 
 // release records a live release of canary over stable.
 func (b deploymentBuilder) release(stable, canary string) deploymentBuilder {
-	return b.annotation(v1alpha1.StableRevisionAnnotation, stable).annotation(v1alpha1.CanaryRevisionAnnotation, canary)
+	return b.annotation(slogatev1alpha1.StableRevisionAnnotation, stable).annotation(slogatev1alpha1.CanaryRevisionAnnotation, canary)
 }
 
 func (b deploymentBuilder) replicas(n int32) deploymentBuilder {
@@ -223,21 +223,21 @@ func (b serviceBuilder) label(k, v string) serviceBuilder {
 }
 
 func (b serviceBuilder) pinned(k, v string) serviceBuilder {
-	return b.selector(k, v).annotation(v1alpha1.StablePinAnnotation, k)
+	return b.selector(k, v).annotation(slogatev1alpha1.StablePinAnnotation, k)
 }
 
 func (b serviceBuilder) obj() *corev1.Service { return b.s.DeepCopy() }
 
 // routeBuilder makes HTTPRoutes for tests, shaped like the seed's.
-type routeBuilder struct{ r *gwv1.HTTPRoute }
+type routeBuilder struct{ r *gatewayv1.HTTPRoute }
 
 func makeRoute(name string) routeBuilder {
-	return routeBuilder{r: &gwv1.HTTPRoute{
+	return routeBuilder{r: &gatewayv1.HTTPRoute{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace},
-		Spec: gwv1.HTTPRouteSpec{
-			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{{Name: "public", Namespace: ptr.To[gwv1.Namespace]("infra")}}},
-			Hostnames:       []gwv1.Hostname{"api.example.com"},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "public", Namespace: ptr.To[gatewayv1.Namespace]("infra")}}},
+			Hostnames:       []gatewayv1.Hostname{"api.example.com"},
 		},
 	}}
 }
@@ -245,11 +245,11 @@ func makeRoute(name string) routeBuilder {
 // rule adds a rule with a path prefix and backends given as name, weight pairs (weight < 0: unset).
 func (b routeBuilder) rule(prefix string, backends ...any) routeBuilder {
 	b = routeBuilder{r: b.r.DeepCopy()}
-	rule := gwv1.HTTPRouteRule{Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{
-		Type: ptr.To(gwv1.PathMatchPathPrefix), Value: ptr.To(prefix)}}}}
+	rule := gatewayv1.HTTPRouteRule{Matches: []gatewayv1.HTTPRouteMatch{{Path: &gatewayv1.HTTPPathMatch{
+		Type: ptr.To(gatewayv1.PathMatchPathPrefix), Value: ptr.To(prefix)}}}}
 	for i := 0; i+1 < len(backends); i += 2 {
-		ref := gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
-			Name: gwv1.ObjectName(backends[i].(string)), Port: ptr.To[gwv1.PortNumber](80)}}}
+		ref := gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{
+			Name: gatewayv1.ObjectName(backends[i].(string)), Port: ptr.To[gatewayv1.PortNumber](80)}}}
 		if w := backends[i+1].(int); w >= 0 {
 			ref.Weight = ptr.To(int32(w))
 		}
@@ -270,8 +270,8 @@ func (b routeBuilder) annotation(k, v string) routeBuilder {
 
 func (b routeBuilder) hostname(h string) routeBuilder {
 	b = routeBuilder{r: b.r.DeepCopy()}
-	b.r.Spec.Hostnames = []gwv1.Hostname{gwv1.Hostname(h)}
+	b.r.Spec.Hostnames = []gatewayv1.Hostname{gatewayv1.Hostname(h)}
 	return b
 }
 
-func (b routeBuilder) obj() *gwv1.HTTPRoute { return b.r.DeepCopy() }
+func (b routeBuilder) obj() *gatewayv1.HTTPRoute { return b.r.DeepCopy() }

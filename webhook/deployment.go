@@ -7,7 +7,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
 
@@ -74,9 +74,9 @@ type DeploymentMutation struct {
 // releaseAnnotations are the annotations that carry the state of a release on a Deployment. Users
 // do not write them: the webhook sets them from the stored object.
 var releaseAnnotations = []string{
-	v1alpha1.StableRevisionAnnotation,
-	v1alpha1.CanaryRevisionAnnotation,
-	v1alpha1.FailedRevisionAnnotation,
+	slogatev1alpha1.StableRevisionAnnotation,
+	slogatev1alpha1.CanaryRevisionAnnotation,
+	slogatev1alpha1.FailedRevisionAnnotation,
 }
 
 // MutateDeployment decides what a request on a Deployment in an opted-in namespace turns into. It
@@ -95,7 +95,9 @@ func MutateDeployment(req DeploymentRequest) DeploymentMutation {
 	return mutateUpdate(req.Old, req.New)
 }
 
-func skipped(d *appsv1.Deployment) bool { return d.Annotations[v1alpha1.SkipAnnotation] == "true" }
+func skipped(d *appsv1.Deployment) bool {
+	return d.Annotations[slogatev1alpha1.SkipAnnotation] == "true"
+}
 
 // mutateCreate labels the template of a new Deployment. A new Deployment has nothing stable to
 // compare against, so no release starts; release annotations it carries (a manifest exported
@@ -103,7 +105,7 @@ func skipped(d *appsv1.Deployment) bool { return d.Annotations[v1alpha1.SkipAnno
 func mutateCreate(d *appsv1.Deployment) DeploymentMutation {
 	out := d.DeepCopy()
 	m := DeploymentMutation{Decision: DecisionLabelled, Deployment: out}
-	setLabel(&out.Spec.Template.Labels, v1alpha1.RevisionLabel, revision.Of(&d.Spec.Template))
+	setLabel(&out.Spec.Template.Labels, slogatev1alpha1.RevisionLabel, revision.Of(&d.Spec.Template))
 	for _, k := range releaseAnnotations {
 		if _, ok := out.Annotations[k]; ok {
 			delete(out.Annotations, k)
@@ -123,9 +125,9 @@ type release struct {
 
 func releaseOf(d *appsv1.Deployment) release {
 	return release{
-		stable:   d.Annotations[v1alpha1.StableRevisionAnnotation],
-		canary:   d.Annotations[v1alpha1.CanaryRevisionAnnotation],
-		failed:   d.Annotations[v1alpha1.FailedRevisionAnnotation],
+		stable:   d.Annotations[slogatev1alpha1.StableRevisionAnnotation],
+		canary:   d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation],
+		failed:   d.Annotations[slogatev1alpha1.FailedRevisionAnnotation],
 		template: sync.OnceValue(func() string { return revision.Of(&d.Spec.Template) }),
 	}
 }
@@ -176,14 +178,14 @@ func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 		return mutateSameTemplate(old, out, held, dropped)
 	}
 
-	setLabel(&out.Spec.Template.Labels, v1alpha1.RevisionLabel, next)
+	setLabel(&out.Spec.Template.Labels, slogatev1alpha1.RevisionLabel, next)
 	stable := cur.stableRevision()
 	name := d.Name
 	switch {
 	case held && next == stable:
 		out.Spec.Paused = false
-		delete(out.Annotations, v1alpha1.StableRevisionAnnotation)
-		delete(out.Annotations, v1alpha1.CanaryRevisionAnnotation)
+		delete(out.Annotations, slogatev1alpha1.StableRevisionAnnotation)
+		delete(out.Annotations, slogatev1alpha1.CanaryRevisionAnnotation)
 		ended := cur.canary
 		if !cur.live() {
 			ended = cur.failed
@@ -194,15 +196,15 @@ func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 
 	case cur.failed != "" && next == cur.failed:
 		out.Spec.Paused = true
-		setAnnotation(out, v1alpha1.StableRevisionAnnotation, stable)
-		delete(out.Annotations, v1alpha1.CanaryRevisionAnnotation)
+		setAnnotation(out, slogatev1alpha1.StableRevisionAnnotation, stable)
+		delete(out.Annotations, slogatev1alpha1.CanaryRevisionAnnotation)
 		return DeploymentMutation{Decision: DecisionFailedRevision, Deployment: out, Warnings: []string{fmt.Sprintf(
 			"slogate: revision %s was rolled back before: no release starts and Deployment %s stays paused on stable %s; "+
 				"to try it again: kubectl slogate retry %s -n %s", next, name, stable, name, d.Namespace)}}
 
 	case cur.live():
 		out.Spec.Paused = true
-		setAnnotation(out, v1alpha1.CanaryRevisionAnnotation, next)
+		setAnnotation(out, slogatev1alpha1.CanaryRevisionAnnotation, next)
 		return DeploymentMutation{Decision: DecisionSupersede, Deployment: out, Warnings: []string{fmt.Sprintf(
 			"slogate: revision %s supersedes canary %s: the release restarts from its first step, stable %s keeps serving; "+
 				"follow it: kubectl slogate status %s -n %s --watch", next, cur.canary, stable, name, d.Namespace)}}
@@ -216,8 +218,8 @@ func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 	// A new release: from a settled Deployment, or from one held on a failed revision (its
 	// recorded stable revision keeps serving).
 	out.Spec.Paused = true
-	setAnnotation(out, v1alpha1.StableRevisionAnnotation, stable)
-	setAnnotation(out, v1alpha1.CanaryRevisionAnnotation, next)
+	setAnnotation(out, slogatev1alpha1.StableRevisionAnnotation, stable)
+	setAnnotation(out, slogatev1alpha1.CanaryRevisionAnnotation, next)
 	return DeploymentMutation{Decision: DecisionHold, Deployment: out, Warnings: []string{fmt.Sprintf(
 		"slogate: canary release of revision %s started, stable %s keeps serving and Deployment %s stays paused until it ends; "+
 			"follow it: kubectl slogate status %s -n %s --watch", next, stable, name, name, d.Namespace)}}
@@ -229,13 +231,13 @@ func mutateUpdate(old, d *appsv1.Deployment) DeploymentMutation {
 // re-apply that dropped the release annotations also keeps the stored spec.paused.
 func mutateSameTemplate(old, out *appsv1.Deployment, held, dropped bool) DeploymentMutation {
 	decision := DecisionUnchanged
-	if v, ok := old.Spec.Template.Labels[v1alpha1.RevisionLabel]; ok {
-		if out.Spec.Template.Labels[v1alpha1.RevisionLabel] != v {
+	if v, ok := old.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]; ok {
+		if out.Spec.Template.Labels[slogatev1alpha1.RevisionLabel] != v {
 			decision = DecisionRestored
 		}
-		setLabel(&out.Spec.Template.Labels, v1alpha1.RevisionLabel, v)
-	} else if _, ok := out.Spec.Template.Labels[v1alpha1.RevisionLabel]; ok {
-		delete(out.Spec.Template.Labels, v1alpha1.RevisionLabel)
+		setLabel(&out.Spec.Template.Labels, slogatev1alpha1.RevisionLabel, v)
+	} else if _, ok := out.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]; ok {
+		delete(out.Spec.Template.Labels, slogatev1alpha1.RevisionLabel)
 		decision = DecisionRestored
 	}
 	if held && dropped && old.Spec.Paused && !out.Spec.Paused {

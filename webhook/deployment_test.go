@@ -8,7 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	appsv1 "k8s.io/api/apps/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestMutateDeployment(t *testing.T) {
@@ -20,9 +20,9 @@ func TestMutateDeployment(t *testing.T) {
 	v3 := v1.image("v3")
 	r3 := v3.rev()
 	const (
-		stableKey = v1alpha1.StableRevisionAnnotation
-		canaryKey = v1alpha1.CanaryRevisionAnnotation
-		failedKey = v1alpha1.FailedRevisionAnnotation
+		stableKey = slogatev1alpha1.StableRevisionAnnotation
+		canaryKey = slogatev1alpha1.CanaryRevisionAnnotation
+		failedKey = slogatev1alpha1.FailedRevisionAnnotation
 	)
 	// held: v2 under test, Deployment paused on the v2 template, v1 serving.
 	held := v2.labelled().paused(true).release(r1, r2).generation(5)
@@ -66,8 +66,8 @@ func TestMutateDeployment(t *testing.T) {
 		},
 		"create with skip is left alone": {
 			op:   admissionv1.Create,
-			new:  web.annotation(v1alpha1.SkipAnnotation, "true").obj(),
-			want: DeploymentMutation{Decision: DecisionSkipped, Deployment: web.annotation(v1alpha1.SkipAnnotation, "true").obj()},
+			new:  web.annotation(slogatev1alpha1.SkipAnnotation, "true").obj(),
+			want: DeploymentMutation{Decision: DecisionSkipped, Deployment: web.annotation(slogatev1alpha1.SkipAnnotation, "true").obj()},
 		},
 		"image change of a settled Deployment starts a release": {
 			op: admissionv1.Update, old: v1.obj(), new: v2.obj(),
@@ -199,14 +199,14 @@ func TestMutateDeployment(t *testing.T) {
 				Warnings:   []string{started(r3, r1)}},
 		},
 		"skip on an update is left alone, even mid-release": {
-			op: admissionv1.Update, old: held.obj(), new: held.image("v3").paused(false).annotation(v1alpha1.SkipAnnotation, "true").obj(),
+			op: admissionv1.Update, old: held.obj(), new: held.image("v3").paused(false).annotation(slogatev1alpha1.SkipAnnotation, "true").obj(),
 			want: DeploymentMutation{Decision: DecisionSkipped,
-				Deployment: held.image("v3").paused(false).annotation(v1alpha1.SkipAnnotation, "true").obj()},
+				Deployment: held.image("v3").paused(false).annotation(slogatev1alpha1.SkipAnnotation, "true").obj()},
 		},
 		"skip false is no skip": {
-			op: admissionv1.Update, old: v1.obj(), new: v2.annotation(v1alpha1.SkipAnnotation, "false").obj(),
+			op: admissionv1.Update, old: v1.obj(), new: v2.annotation(slogatev1alpha1.SkipAnnotation, "false").obj(),
 			want: DeploymentMutation{Decision: DecisionHold,
-				Deployment: v2.annotation(v1alpha1.SkipAnnotation, "false").labelled().paused(true).release(r1, r2).obj(),
+				Deployment: v2.annotation(slogatev1alpha1.SkipAnnotation, "false").labelled().paused(true).release(r1, r2).obj(),
 				Warnings:   []string{started(r2, r1)}},
 		},
 		"the analyzer's un-pause is left alone": {
@@ -293,7 +293,7 @@ func assertOnlyOwnedFieldsDiffer(t *testing.T, in, out *appsv1.Deployment) {
 			*dst = nil
 		}
 	}
-	restore(&o.Spec.Template.Labels, in.Spec.Template.Labels, v1alpha1.RevisionLabel)
+	restore(&o.Spec.Template.Labels, in.Spec.Template.Labels, slogatev1alpha1.RevisionLabel)
 	restore(&o.Annotations, in.Annotations, releaseAnnotations...)
 	if diff := cmp.Diff(in, o); diff != "" {
 		t.Errorf("the mutation changed fields that are not slogate's (-request +result):\n%s", diff)
@@ -316,7 +316,7 @@ func TestMutateDeploymentIsIdempotent(t *testing.T) {
 		"restore":    {op: admissionv1.Update, old: held.obj(), new: held.noRevisionLabel().noAnnotations().paused(false).obj()},
 		"no canary":  {op: admissionv1.Update, old: v1.replicas(0).obj(), new: v1.image("v2").obj()},
 		"unchanged":  {op: admissionv1.Update, old: v1.obj(), new: v1.replicas(7).obj()},
-		"failed rev": {op: admissionv1.Update, old: v1.annotation(v1alpha1.FailedRevisionAnnotation, held.rev()).obj(), new: held.noAnnotations().obj()},
+		"failed rev": {op: admissionv1.Update, old: v1.annotation(slogatev1alpha1.FailedRevisionAnnotation, held.rev()).obj(), new: held.noAnnotations().obj()},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -10,19 +10,19 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // deploymentAnnotations are the slogate.io/* annotations slogate reads on a Deployment.
 var deploymentAnnotations = []string{
-	v1alpha1.SkipAnnotation,
-	v1alpha1.StableRevisionAnnotation,
-	v1alpha1.CanaryRevisionAnnotation,
-	v1alpha1.FailedRevisionAnnotation,
-	v1alpha1.ActionAnnotation,
+	slogatev1alpha1.SkipAnnotation,
+	slogatev1alpha1.StableRevisionAnnotation,
+	slogatev1alpha1.CanaryRevisionAnnotation,
+	slogatev1alpha1.FailedRevisionAnnotation,
+	slogatev1alpha1.ActionAnnotation,
 }
 
-var actions = []string{v1alpha1.ActionPromote, v1alpha1.ActionPromoteFull, v1alpha1.ActionAbort, v1alpha1.ActionRetry}
+var actions = []string{slogatev1alpha1.ActionPromote, slogatev1alpha1.ActionPromoteFull, slogatev1alpha1.ActionAbort, slogatev1alpha1.ActionRetry}
 
 // ValidateDeployment checks a request on a Deployment in an opted-in namespace, as it is after
 // every mutating webhook. It rejects malformed slogate.io/* annotations (anyone), a user's
@@ -45,18 +45,18 @@ func validateDeploymentAnnotations(d *appsv1.Deployment) (field.ErrorList, []str
 	var warnings []string
 	path := field.NewPath("metadata", "annotations")
 	for k, v := range d.Annotations {
-		if !strings.HasPrefix(k, v1alpha1.Prefix) {
+		if !strings.HasPrefix(k, slogatev1alpha1.Prefix) {
 			continue
 		}
 		p := path.Key(k)
 		switch k {
-		case v1alpha1.SkipAnnotation:
+		case slogatev1alpha1.SkipAnnotation:
 			if v != "true" && v != "false" {
 				errs = append(errs, field.NotSupported(p, v, []string{"true", "false"}))
 			}
-		case v1alpha1.StableRevisionAnnotation, v1alpha1.CanaryRevisionAnnotation, v1alpha1.FailedRevisionAnnotation:
+		case slogatev1alpha1.StableRevisionAnnotation, slogatev1alpha1.CanaryRevisionAnnotation, slogatev1alpha1.FailedRevisionAnnotation:
 			errs = append(errs, validateRevision(p, v)...)
-		case v1alpha1.ActionAnnotation:
+		case slogatev1alpha1.ActionAnnotation:
 			if !slices.Contains(actions, v) {
 				errs = append(errs, field.NotSupported(p, v, actions))
 			}
@@ -65,8 +65,8 @@ func validateDeploymentAnnotations(d *appsv1.Deployment) (field.ErrorList, []str
 				k, strings.Join(deploymentAnnotations, ", ")))
 		}
 	}
-	if v, ok := d.Spec.Template.Labels[v1alpha1.RevisionLabel]; ok {
-		errs = append(errs, validateRevision(field.NewPath("spec", "template", "metadata", "labels").Key(v1alpha1.RevisionLabel), v)...)
+	if v, ok := d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]; ok {
+		errs = append(errs, validateRevision(field.NewPath("spec", "template", "metadata", "labels").Key(slogatev1alpha1.RevisionLabel), v)...)
 	}
 	slices.Sort(warnings)
 	return sortErrors(errs), warnings
@@ -104,7 +104,7 @@ func validateHold(old, d *appsv1.Deployment) field.ErrorList {
 		}
 	}
 	if cur.live() && !next.live() && next.template() != cur.stableRevision() && !onFailed {
-		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(v1alpha1.CanaryRevisionAnnotation), fmt.Sprintf(
+		errs = append(errs, field.Forbidden(field.NewPath("metadata", "annotations").Key(slogatev1alpha1.CanaryRevisionAnnotation), fmt.Sprintf(
 			"the canary release of revision %s is live: only slogate ends it; re-apply the stable template (revision %s) "+
 				"or use kubectl slogate abort %s -n %s",
 			cur.canary, cur.stableRevision(), d.Name, d.Namespace)))

@@ -9,7 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func errorStrings(errs field.ErrorList) []string {
@@ -26,8 +26,8 @@ func TestValidateDeployment(t *testing.T) {
 	v2 := v1.image("v2")
 	r2 := v2.rev()
 	held := v2.labelled().paused(true).release(r1, r2)
-	rolledBack := v2.labelled().paused(true).annotation(v1alpha1.StableRevisionAnnotation, r1).
-		annotation(v1alpha1.FailedRevisionAnnotation, r2)
+	rolledBack := v2.labelled().paused(true).annotation(slogatev1alpha1.StableRevisionAnnotation, r1).
+		annotation(slogatev1alpha1.FailedRevisionAnnotation, r2)
 	liveUnpause := fmt.Sprintf(`spec.paused: Forbidden: the canary release of revision %s is live and slogate holds Deployment web `+
 		`paused until it ends: use kubectl slogate promote web -n shop, or kubectl slogate abort web -n shop`, r2)
 
@@ -43,15 +43,15 @@ func TestValidateDeployment(t *testing.T) {
 			op: admissionv1.Update, old: v1.obj(), new: held.obj(),
 		},
 		"skip must be true or false": {
-			op: admissionv1.Create, new: v1.annotation(v1alpha1.SkipAnnotation, "yes").obj(),
+			op: admissionv1.Create, new: v1.annotation(slogatev1alpha1.SkipAnnotation, "yes").obj(),
 			wantErrs: []string{`metadata.annotations[slogate.io/skip]: Unsupported value: "yes": supported values: "true", "false"`},
 		},
 		"an empty revision annotation": {
-			op: admissionv1.Update, old: v1.obj(), new: v1.annotation(v1alpha1.CanaryRevisionAnnotation, "").obj(),
+			op: admissionv1.Update, old: v1.obj(), new: v1.annotation(slogatev1alpha1.CanaryRevisionAnnotation, "").obj(),
 			wantErrs: []string{`metadata.annotations[slogate.io/canary-revision]: Invalid value: "": must name a revision, such as 5d8f7c9b4`},
 		},
 		"a revision annotation that is no label value": {
-			op: admissionv1.Update, old: v1.obj(), new: v1.annotation(v1alpha1.StableRevisionAnnotation, "not a revision!").obj(),
+			op: admissionv1.Update, old: v1.obj(), new: v1.annotation(slogatev1alpha1.StableRevisionAnnotation, "not a revision!").obj(),
 			byAnalyzer: true,
 			wantErrs: []string{`metadata.annotations[slogate.io/stable-revision]: Invalid value: "not a revision!": must be a revision ` +
 				`(a label value): a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must ` +
@@ -60,8 +60,8 @@ func TestValidateDeployment(t *testing.T) {
 		},
 		"several malformed annotations are all reported, in path order": {
 			op: admissionv1.Create,
-			new: v1.annotation(v1alpha1.SkipAnnotation, "1").annotation(v1alpha1.ActionAnnotation, "go").
-				annotation(v1alpha1.FailedRevisionAnnotation, "").obj(),
+			new: v1.annotation(slogatev1alpha1.SkipAnnotation, "1").annotation(slogatev1alpha1.ActionAnnotation, "go").
+				annotation(slogatev1alpha1.FailedRevisionAnnotation, "").obj(),
 			wantErrs: []string{
 				`metadata.annotations[slogate.io/action]: Unsupported value: "go": supported values: "promote", "promote-full", "abort", "retry"`,
 				`metadata.annotations[slogate.io/failed-revision]: Invalid value: "": must name a revision, such as 5d8f7c9b4`,
@@ -69,7 +69,7 @@ func TestValidateDeployment(t *testing.T) {
 			},
 		},
 		"an action the plugin writes": {
-			op: admissionv1.Update, old: held.obj(), new: held.annotation(v1alpha1.ActionAnnotation, v1alpha1.ActionPromoteFull).obj(),
+			op: admissionv1.Update, old: held.obj(), new: held.annotation(slogatev1alpha1.ActionAnnotation, slogatev1alpha1.ActionPromoteFull).obj(),
 		},
 		"an unknown slogate annotation draws a warning": {
 			op: admissionv1.Create, new: v1.annotation("slogate.io/weight", "5").obj(),
@@ -100,7 +100,7 @@ func TestValidateDeployment(t *testing.T) {
 			op: admissionv1.Update, old: held.obj(), new: held.paused(false).obj(), byAnalyzer: true,
 		},
 		"an un-pause with skip": {
-			op: admissionv1.Update, old: held.obj(), new: held.paused(false).annotation(v1alpha1.SkipAnnotation, "true").obj(),
+			op: admissionv1.Update, old: held.obj(), new: held.paused(false).annotation(slogatev1alpha1.SkipAnnotation, "true").obj(),
 		},
 		"an un-pause of a Deployment the user paused": {
 			op: admissionv1.Update, old: v1.paused(true).obj(), new: v1.obj(),
@@ -110,17 +110,17 @@ func TestValidateDeployment(t *testing.T) {
 		},
 		"the failed revision held, as the mutation left it": {
 			op: admissionv1.Update, old: held.obj(),
-			new: held.noAnnotation(v1alpha1.CanaryRevisionAnnotation).annotation(v1alpha1.FailedRevisionAnnotation, r2).obj(),
+			new: held.noAnnotation(slogatev1alpha1.CanaryRevisionAnnotation).annotation(slogatev1alpha1.FailedRevisionAnnotation, r2).obj(),
 		},
 		"a live release's annotations removed without re-applying stable": {
 			op: admissionv1.Update, old: held.obj(),
-			new: held.noAnnotation(v1alpha1.CanaryRevisionAnnotation).noAnnotation(v1alpha1.StableRevisionAnnotation).obj(),
+			new: held.noAnnotation(slogatev1alpha1.CanaryRevisionAnnotation).noAnnotation(slogatev1alpha1.StableRevisionAnnotation).obj(),
 			wantErrs: []string{fmt.Sprintf(`metadata.annotations[slogate.io/canary-revision]: Forbidden: the canary release of revision %s `+
 				`is live: only slogate ends it; re-apply the stable template (revision %s) or use kubectl slogate abort web -n shop`, r2, r1)},
 		},
 		"the analyzer ends a release": {
 			op: admissionv1.Update, old: held.obj(), byAnalyzer: true,
-			new: held.noAnnotation(v1alpha1.CanaryRevisionAnnotation).noAnnotation(v1alpha1.StableRevisionAnnotation).obj(),
+			new: held.noAnnotation(slogatev1alpha1.CanaryRevisionAnnotation).noAnnotation(slogatev1alpha1.StableRevisionAnnotation).obj(),
 		},
 		"delete": {op: admissionv1.Delete, old: held.obj()},
 	}

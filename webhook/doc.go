@@ -89,8 +89,8 @@
 //
 // # Services and HTTPRoutes
 //
-// The analyzer records its pins and weights in annotations (see v1alpha1.StablePinAnnotation and
-// v1alpha1.RouteWeightsAnnotation for the formats). On an update that is not the analyzer's, the
+// The analyzer records its pins and weights in annotations (see slogatev1alpha1.StablePinAnnotation and
+// slogatev1alpha1.RouteWeightsAnnotation for the formats). On an update that is not the analyzer's, the
 // webhook keeps the annotation, the pinned selector entries, and on every rule that names the
 // stable Service the two weights and the canary backendRef (copied from the stored route, else
 // made like the stable one); everything else in the update goes through, with a warning when

@@ -6,9 +6,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // The edits functions list what a mutation changed, field by field, so that the patch touches
@@ -21,13 +21,13 @@ func deploymentEdits(before, after *appsv1.Deployment) []edit {
 		edits = append(edits, set(after.Spec.Paused, "spec", "paused"))
 	}
 	edits = append(edits, mapEdits(before.Spec.Template.Labels, after.Spec.Template.Labels,
-		[]string{v1alpha1.RevisionLabel}, "spec", "template", "metadata", "labels")...)
+		[]string{slogatev1alpha1.RevisionLabel}, "spec", "template", "metadata", "labels")...)
 	edits = append(edits, mapEdits(before.Annotations, after.Annotations, releaseAnnotations, "metadata", "annotations")...)
 	return edits
 }
 
 func serviceEdits(before, after *corev1.Service) []edit {
-	edits := mapEdits(before.Annotations, after.Annotations, []string{v1alpha1.StablePinAnnotation}, "metadata", "annotations")
+	edits := mapEdits(before.Annotations, after.Annotations, []string{slogatev1alpha1.StablePinAnnotation}, "metadata", "annotations")
 	keys := make([]string, 0, len(after.Spec.Selector))
 	for k := range after.Spec.Selector {
 		keys = append(keys, k)
@@ -36,10 +36,10 @@ func serviceEdits(before, after *corev1.Service) []edit {
 	return append(edits, mapEdits(before.Spec.Selector, after.Spec.Selector, keys, "spec", "selector")...)
 }
 
-func routeEdits(before, after *gwv1.HTTPRoute) []edit {
-	edits := mapEdits(before.Annotations, after.Annotations, []string{v1alpha1.RouteWeightsAnnotation}, "metadata", "annotations")
+func routeEdits(before, after *gatewayv1.HTTPRoute) []edit {
+	edits := mapEdits(before.Annotations, after.Annotations, []string{slogatev1alpha1.RouteWeightsAnnotation}, "metadata", "annotations")
 	for i, rule := range after.Spec.Rules {
-		var refs []gwv1.HTTPBackendRef
+		var refs []gatewayv1.HTTPBackendRef
 		if i < len(before.Spec.Rules) {
 			refs = before.Spec.Rules[i].BackendRefs
 		}

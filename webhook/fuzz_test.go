@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var fuzzOps = []admissionv1.Operation{admissionv1.Create, admissionv1.Update, admissionv1.Delete, admissionv1.Connect}
@@ -24,7 +24,7 @@ var fuzzOps = []admissionv1.Operation{admissionv1.Create, admissionv1.Update, ad
 func FuzzAdmission(f *testing.F) {
 	opts := Options{AnalyzerUsername: testAnalyzer}
 	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	if err := slogatev1alpha1.AddToScheme(scheme); err != nil {
 		f.Fatal(err)
 	}
 	deploymentMutator := hook(NewDeploymentMutator(opts))
@@ -54,7 +54,7 @@ func FuzzAdmission(f *testing.F) {
 		return b
 	}
 	pinned := makeService("web-stable").pinned("pod-template-hash", "6b9f7c8d5")
-	route := makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(v1alpha1.RouteWeightsAnnotation, "web-stable=95,web-canary=5")
+	route := makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable=95,web-canary=5")
 	seeds := []struct {
 		old, new any
 		op       uint8

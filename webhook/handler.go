@@ -15,7 +15,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
 )
 
@@ -50,7 +50,7 @@ const (
 var (
 	deploymentGK = schema.GroupKind{Group: appsv1.GroupName, Kind: "Deployment"}
 	serviceGK    = schema.GroupKind{Group: corev1.GroupName, Kind: "Service"}
-	routeGK      = schema.GroupKind{Group: gwv1.GroupName, Kind: "HTTPRoute"}
+	routeGK      = schema.GroupKind{Group: gatewayv1.GroupName, Kind: "HTTPRoute"}
 )
 
 var errNoObject = errors.New("the request carries no object")
@@ -150,10 +150,10 @@ func (h routeMutator) Handle(ctx context.Context, req admission.Request) admissi
 	}
 	in := RouteRequest{Operation: req.Operation, ByAnalyzer: h.opts.byAnalyzer(req)}
 	var err error
-	if in.Old, err = decodeOptional[gwv1.HTTPRoute](req.OldObject); err != nil {
+	if in.Old, err = decodeOptional[gatewayv1.HTTPRoute](req.OldObject); err != nil {
 		return h.opts.errored(kindHTTPRoute, err)
 	}
-	if in.New, err = decodeOptional[gwv1.HTTPRoute](req.Object); err != nil {
+	if in.New, err = decodeOptional[gatewayv1.HTTPRoute](req.Object); err != nil {
 		return h.opts.errored(kindHTTPRoute, err)
 	}
 	m, errs := MutateRoute(in)

@@ -16,7 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 var (
@@ -124,18 +124,18 @@ func TestHandlers(t *testing.T) {
 	v2 := v1.image("v2")
 	r2 := v2.rev()
 	held := v2.labelled().paused(true).release(r1, r2)
-	canary := makeDeployment("web-canary").labelled().label(v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue)
+	canary := makeDeployment("web-canary").labelled().label(slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue)
 	started := fmt.Sprintf("slogate: canary release of revision %s started, stable %s keeps serving and Deployment web stays "+
 		"paused until it ends; follow it: kubectl slogate status web -n shop --watch", r2, r1)
 	holdPatch := fmt.Sprintf(`[{"op":"add","path":"/spec/paused","value":true},`+
 		`{"op":"replace","path":"/spec/template/metadata/labels/slogate.io~1revision","value":"%s"},`+
 		`{"op":"add","path":"/metadata/annotations/slogate.io~1stable-revision","value":"%s"},`+
 		`{"op":"add","path":"/metadata/annotations/slogate.io~1canary-revision","value":"%s"}]`, r2, r1, r2)
-	badPolicy := &v1alpha1.RolloutPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "slogate.io/v1alpha1", Kind: "RolloutPolicy"},
+	badPolicy := &slogatev1alpha1.RolloutPolicy{TypeMeta: metav1.TypeMeta{APIVersion: "slogate.io/v1alpha1", Kind: "RolloutPolicy"},
 		ObjectMeta: metav1.ObjectMeta{Name: "fast", Namespace: testNamespace},
-		Spec:       v1alpha1.RolloutPolicySpec{Steps: []v1alpha1.CanaryStep{{}}}}
+		Spec:       slogatev1alpha1.RolloutPolicySpec{Steps: []slogatev1alpha1.CanaryStep{{}}}}
 	scheme := runtime.NewScheme()
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	if err := slogatev1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
 
@@ -254,7 +254,7 @@ func TestHandlers(t *testing.T) {
 		},
 		"validate: a malformed annotation names its path": {
 			handler: hook(NewDeploymentValidator(opts)),
-			review:  reviewSpec{op: admissionv1.Create, kind: deploymentKind, new: v1.annotation(v1alpha1.SkipAnnotation, "yes").obj()},
+			review:  reviewSpec{op: admissionv1.Create, kind: deploymentKind, new: v1.annotation(slogatev1alpha1.SkipAnnotation, "yes").obj()},
 			want: answer{Code: 403, Message: `metadata.annotations[slogate.io/skip]: Unsupported value: ` +
 				`"yes": supported values: "true", "false"`},
 		},
@@ -299,7 +299,7 @@ func TestHandlers(t *testing.T) {
 		"service: a malformed pin": {
 			handler: hook(NewServiceMutator(opts)),
 			review: reviewSpec{op: admissionv1.Update, kind: serviceKind, user: testAnalyzer,
-				old: makeService("web-stable").obj(), new: makeService("web-stable").annotation(v1alpha1.StablePinAnnotation, "").obj()},
+				old: makeService("web-stable").obj(), new: makeService("web-stable").annotation(slogatev1alpha1.StablePinAnnotation, "").obj()},
 			want: answer{Code: 403, Message: `metadata.annotations[slogate.io/pinned]: Invalid value: "": ` +
 				`must list the pinned selector keys, comma-separated, such as pod-template-hash`},
 		},
@@ -307,7 +307,7 @@ func TestHandlers(t *testing.T) {
 			handler: hook(NewRouteMutator(opts)),
 			review: reviewSpec{op: admissionv1.Update, kind: routeKind,
 				old: makeRoute("web-route").rule("/web", "web-stable", 75, "web-canary", 25).
-					annotation(v1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj(),
+					annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj(),
 				new: makeRoute("web-route").rule("/web", "web-stable", 100).obj()},
 			want: answer{Allowed: true, Code: 200,
 				Patch: `[{"op":"add","path":"/metadata/annotations","value":{"slogate.io/weights":"web-stable=75,web-canary=25"}},` +

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Object is the part of any Kubernetes object the managed-object rule looks at.
@@ -48,7 +48,7 @@ func ValidateManagedChange(req ManagedRequest) field.ErrorList {
 	case admissionv1.Create:
 		if req.New != nil && managed(req.New) {
 			return field.ErrorList{field.Forbidden(managedByPath(), fmt.Sprintf(
-				"objects labelled %s=%s are created by slogate's analyzer only", v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue))}
+				"objects labelled %s=%s are created by slogate's analyzer only", slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue))}
 		}
 		return nil
 	case admissionv1.Update:
@@ -74,11 +74,11 @@ func ValidateManagedChange(req ManagedRequest) field.ErrorList {
 }
 
 func managed(o *Object) bool {
-	return o.Metadata.Labels[v1alpha1.ManagedByLabel] == v1alpha1.ManagedByValue
+	return o.Metadata.Labels[slogatev1alpha1.ManagedByLabel] == slogatev1alpha1.ManagedByValue
 }
 
 func managedByPath() *field.Path {
-	return field.NewPath("metadata", "labels").Key(v1alpha1.ManagedByLabel)
+	return field.NewPath("metadata", "labels").Key(slogatev1alpha1.ManagedByLabel)
 }
 
 func kindOf(o *Object) string {

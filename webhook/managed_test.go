@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // toObject turns any object into the generic Object the managed rule sees, as the handler decodes it.
@@ -27,8 +27,8 @@ func toObject(t *testing.T, obj any) *Object {
 }
 
 func TestValidateManagedChange(t *testing.T) {
-	canary := makeDeployment("web-canary").labelled().label(v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue).
-		label(v1alpha1.RoleLabel, v1alpha1.RoleCanary)
+	canary := makeDeployment("web-canary").labelled().label(slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue).
+		label(slogatev1alpha1.RoleLabel, slogatev1alpha1.RoleCanary)
 	const denied = "Deployment web-canary is managed by slogate: only slogate's analyzer changes it, and it goes away when the " +
 		"release ends (to end it now: kubectl slogate abort)"
 	withFinalizer := canary.obj()
@@ -57,16 +57,16 @@ func TestValidateManagedChange(t *testing.T) {
 			wantErrs: []string{"spec: Forbidden: " + denied},
 		},
 		"a user removes the managed-by label": {
-			op: admissionv1.Update, old: canary.obj(), new: func() any { d := canary.obj(); delete(d.Labels, v1alpha1.ManagedByLabel); return d }(),
+			op: admissionv1.Update, old: canary.obj(), new: func() any { d := canary.obj(); delete(d.Labels, slogatev1alpha1.ManagedByLabel); return d }(),
 			wantErrs: []string{"metadata.labels[app.kubernetes.io/managed-by]: Forbidden: " + denied},
 		},
 		"a user labels their own object managed-by slogate": {
-			op: admissionv1.Update, old: makeDeployment("web").obj(), new: makeDeployment("web").label(v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue).obj(),
+			op: admissionv1.Update, old: makeDeployment("web").obj(), new: makeDeployment("web").label(slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue).obj(),
 			wantErrs: []string{"metadata.labels[app.kubernetes.io/managed-by]: Forbidden: Deployment web is managed by slogate: only " +
 				"slogate's analyzer changes it, and it goes away when the release ends (to end it now: kubectl slogate abort)"},
 		},
 		"a user annotates the canary": {
-			op: admissionv1.Update, old: canary.obj(), new: canary.annotation("note", "mine").annotation(v1alpha1.SkipAnnotation, "true").obj(),
+			op: admissionv1.Update, old: canary.obj(), new: canary.annotation("note", "mine").annotation(slogatev1alpha1.SkipAnnotation, "true").obj(),
 			wantErrs: []string{
 				"metadata.annotations[note]: Forbidden: " + denied,
 				"metadata.annotations[slogate.io/skip]: Forbidden: " + denied,
@@ -85,8 +85,8 @@ func TestValidateManagedChange(t *testing.T) {
 		},
 		"a managed Service's selector": {
 			op:       admissionv1.Update,
-			old:      makeService("web-canary").label(v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue).obj(),
-			new:      makeService("web-canary").label(v1alpha1.ManagedByLabel, v1alpha1.ManagedByValue).selector("app", "other").obj(),
+			old:      makeService("web-canary").label(slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue).obj(),
+			new:      makeService("web-canary").label(slogatev1alpha1.ManagedByLabel, slogatev1alpha1.ManagedByValue).selector("app", "other").obj(),
 			wantErrs: []string{"spec: Forbidden: Service web-canary is managed by slogate: only slogate's analyzer changes it, and it goes away when the release ends (to end it now: kubectl slogate abort)"},
 		},
 		"an object that is not slogate's": {

@@ -15,7 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	webhookmanifests "github.com/slogate/slogate/manifests/base/webhook"
 )
 
@@ -147,7 +147,7 @@ func TestSetupServesEveryPath(t *testing.T) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
+	if err := slogatev1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
 	// No API server is needed: the manager is never started.

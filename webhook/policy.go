@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/slogate/slogate/analyzer/analysis"
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // ValidateRolloutPolicySpec checks the spec of a RolloutPolicy or ClusterRolloutPolicy: each step
@@ -21,7 +21,7 @@ import (
 // and analysis (1..16 named templates, uniquely named args); the selector is a valid label
 // selector; Service and route names are valid; timeouts are positive. Weights need not grow from
 // step to step.
-func ValidateRolloutPolicySpec(spec *v1alpha1.RolloutPolicySpec, path *field.Path) field.ErrorList {
+func ValidateRolloutPolicySpec(spec *slogatev1alpha1.RolloutPolicySpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if spec.Selector != nil {
 		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector,
@@ -60,7 +60,7 @@ func ValidateRolloutPolicySpec(spec *v1alpha1.RolloutPolicySpec, path *field.Pat
 	return errs
 }
 
-func validateStep(s *v1alpha1.CanaryStep, path *field.Path) field.ErrorList {
+func validateStep(s *slogatev1alpha1.CanaryStep, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	kinds := 0
 	if s.SetWeight != nil {
@@ -126,10 +126,10 @@ type specValidator[T runtime.Object] struct {
 }
 
 var (
-	_ admission.Validator[*v1alpha1.RolloutPolicy]           = specValidator[*v1alpha1.RolloutPolicy]{}
-	_ admission.Validator[*v1alpha1.ClusterRolloutPolicy]    = specValidator[*v1alpha1.ClusterRolloutPolicy]{}
-	_ admission.Validator[*v1alpha1.AnalysisTemplate]        = specValidator[*v1alpha1.AnalysisTemplate]{}
-	_ admission.Validator[*v1alpha1.ClusterAnalysisTemplate] = specValidator[*v1alpha1.ClusterAnalysisTemplate]{}
+	_ admission.Validator[*slogatev1alpha1.RolloutPolicy]           = specValidator[*slogatev1alpha1.RolloutPolicy]{}
+	_ admission.Validator[*slogatev1alpha1.ClusterRolloutPolicy]    = specValidator[*slogatev1alpha1.ClusterRolloutPolicy]{}
+	_ admission.Validator[*slogatev1alpha1.AnalysisTemplate]        = specValidator[*slogatev1alpha1.AnalysisTemplate]{}
+	_ admission.Validator[*slogatev1alpha1.ClusterAnalysisTemplate] = specValidator[*slogatev1alpha1.ClusterAnalysisTemplate]{}
 )
 
 func (v specValidator[T]) ValidateCreate(_ context.Context, obj T) (admission.Warnings, error) {
@@ -155,33 +155,33 @@ func (v specValidator[T]) check(obj T) error {
 }
 
 // NewRolloutPolicyValidator validates RolloutPolicies (ValidateRolloutPolicySpec).
-func NewRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha1.RolloutPolicy] {
-	return specValidator[*v1alpha1.RolloutPolicy]{kind: kindRolloutPolicy, metrics: opts.Metrics,
-		validate: func(p *v1alpha1.RolloutPolicy) field.ErrorList {
+func NewRolloutPolicyValidator(opts Options) admission.Validator[*slogatev1alpha1.RolloutPolicy] {
+	return specValidator[*slogatev1alpha1.RolloutPolicy]{kind: kindRolloutPolicy, metrics: opts.Metrics,
+		validate: func(p *slogatev1alpha1.RolloutPolicy) field.ErrorList {
 			return ValidateRolloutPolicySpec(&p.Spec, field.NewPath("spec"))
 		}}
 }
 
 // NewClusterRolloutPolicyValidator validates ClusterRolloutPolicies (ValidateRolloutPolicySpec).
-func NewClusterRolloutPolicyValidator(opts Options) admission.Validator[*v1alpha1.ClusterRolloutPolicy] {
-	return specValidator[*v1alpha1.ClusterRolloutPolicy]{kind: kindClusterRolloutPolicy, metrics: opts.Metrics,
-		validate: func(p *v1alpha1.ClusterRolloutPolicy) field.ErrorList {
+func NewClusterRolloutPolicyValidator(opts Options) admission.Validator[*slogatev1alpha1.ClusterRolloutPolicy] {
+	return specValidator[*slogatev1alpha1.ClusterRolloutPolicy]{kind: kindClusterRolloutPolicy, metrics: opts.Metrics,
+		validate: func(p *slogatev1alpha1.ClusterRolloutPolicy) field.ErrorList {
 			return ValidateRolloutPolicySpec(&p.Spec, field.NewPath("spec"))
 		}}
 }
 
 // NewAnalysisTemplateValidator validates AnalysisTemplates (analysis.ValidateTemplateSpec).
-func NewAnalysisTemplateValidator(opts Options) admission.Validator[*v1alpha1.AnalysisTemplate] {
-	return specValidator[*v1alpha1.AnalysisTemplate]{kind: kindAnalysisTemplate, metrics: opts.Metrics,
-		validate: func(t *v1alpha1.AnalysisTemplate) field.ErrorList {
+func NewAnalysisTemplateValidator(opts Options) admission.Validator[*slogatev1alpha1.AnalysisTemplate] {
+	return specValidator[*slogatev1alpha1.AnalysisTemplate]{kind: kindAnalysisTemplate, metrics: opts.Metrics,
+		validate: func(t *slogatev1alpha1.AnalysisTemplate) field.ErrorList {
 			return analysis.ValidateTemplateSpec(&t.Spec, field.NewPath("spec"))
 		}}
 }
 
 // NewClusterAnalysisTemplateValidator validates ClusterAnalysisTemplates (analysis.ValidateTemplateSpec).
-func NewClusterAnalysisTemplateValidator(opts Options) admission.Validator[*v1alpha1.ClusterAnalysisTemplate] {
-	return specValidator[*v1alpha1.ClusterAnalysisTemplate]{kind: kindClusterAnalysisTemplate, metrics: opts.Metrics,
-		validate: func(t *v1alpha1.ClusterAnalysisTemplate) field.ErrorList {
+func NewClusterAnalysisTemplateValidator(opts Options) admission.Validator[*slogatev1alpha1.ClusterAnalysisTemplate] {
+	return specValidator[*slogatev1alpha1.ClusterAnalysisTemplate]{kind: kindClusterAnalysisTemplate, metrics: opts.Metrics,
+		validate: func(t *slogatev1alpha1.ClusterAnalysisTemplate) field.ErrorList {
 			return analysis.ValidateTemplateSpec(&t.Spec, field.NewPath("spec"))
 		}}
 }

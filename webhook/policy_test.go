@@ -9,24 +9,26 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
-func weight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-func pause(d time.Duration) v1alpha1.CanaryStep {
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+func weight(w int32) slogatev1alpha1.CanaryStep {
+	return slogatev1alpha1.CanaryStep{SetWeight: ptr.To(w)}
 }
-func analysisOf(names ...string) v1alpha1.CanaryStep {
-	a := &v1alpha1.AnalysisStep{}
+func pause(d time.Duration) slogatev1alpha1.CanaryStep {
+	return slogatev1alpha1.CanaryStep{Pause: &slogatev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}}
+}
+func analysisOf(names ...string) slogatev1alpha1.CanaryStep {
+	a := &slogatev1alpha1.AnalysisStep{}
 	for _, n := range names {
-		a.Templates = append(a.Templates, v1alpha1.TemplateRef{TemplateName: n})
+		a.Templates = append(a.Templates, slogatev1alpha1.TemplateRef{TemplateName: n})
 	}
-	return v1alpha1.CanaryStep{Analysis: a}
+	return slogatev1alpha1.CanaryStep{Analysis: a}
 }
 
 // seedSteps is the seed's schedule.
-func seedSteps() []v1alpha1.CanaryStep {
-	return []v1alpha1.CanaryStep{
+func seedSteps() []slogatev1alpha1.CanaryStep {
+	return []slogatev1alpha1.CanaryStep{
 		weight(5), pause(180 * time.Second), analysisOf("success-rate-check", "latency-p95-check"),
 		weight(25), pause(300 * time.Second), analysisOf("success-rate-check", "latency-p95-check"),
 		weight(50), pause(300 * time.Second), weight(100),
@@ -35,21 +37,21 @@ func seedSteps() []v1alpha1.CanaryStep {
 
 func TestValidateRolloutPolicySpec(t *testing.T) {
 	cases := map[string]struct {
-		spec     v1alpha1.RolloutPolicySpec
+		spec     slogatev1alpha1.RolloutPolicySpec
 		wantErrs []string
 	}{
-		"the seed's schedule": {spec: v1alpha1.RolloutPolicySpec{
+		"the seed's schedule": {spec: slogatev1alpha1.RolloutPolicySpec{
 			Steps: seedSteps(), StableService: "payments-api-stable", CanaryService: "payments-api-canary",
-			TrafficRouting: &v1alpha1.TrafficRouting{GatewayAPI: &v1alpha1.GatewayAPITrafficRouting{HTTPRoute: "payments-api-route"}},
+			TrafficRouting: &slogatev1alpha1.TrafficRouting{GatewayAPI: &slogatev1alpha1.GatewayAPITrafficRouting{HTTPRoute: "payments-api-route"}},
 			Selector:       &metav1.LabelSelector{MatchLabels: map[string]string{"app": "payments-api"}},
 		}},
 		"empty: the default schedule": {},
-		"weights may go down and a manual pause has no duration": {spec: v1alpha1.RolloutPolicySpec{
-			Steps: []v1alpha1.CanaryStep{weight(50), weight(10), {Pause: &v1alpha1.PauseStep{}}, weight(0)},
+		"weights may go down and a manual pause has no duration": {spec: slogatev1alpha1.RolloutPolicySpec{
+			Steps: []slogatev1alpha1.CanaryStep{weight(50), weight(10), {Pause: &slogatev1alpha1.PauseStep{}}, weight(0)},
 		}},
 		"a step of two kinds and a step of none": {
-			spec: v1alpha1.RolloutPolicySpec{Steps: []v1alpha1.CanaryStep{
-				{SetWeight: ptr.To[int32](5), Pause: &v1alpha1.PauseStep{}}, {},
+			spec: slogatev1alpha1.RolloutPolicySpec{Steps: []slogatev1alpha1.CanaryStep{
+				{SetWeight: ptr.To[int32](5), Pause: &slogatev1alpha1.PauseStep{}}, {},
 			}},
 			wantErrs: []string{
 				`spec.steps[0]: Invalid value: "2 kinds": must set exactly one of setWeight, pause and analysis`,
@@ -57,19 +59,19 @@ func TestValidateRolloutPolicySpec(t *testing.T) {
 			},
 		},
 		"a weight out of range": {
-			spec:     v1alpha1.RolloutPolicySpec{Steps: []v1alpha1.CanaryStep{weight(101)}},
+			spec:     slogatev1alpha1.RolloutPolicySpec{Steps: []slogatev1alpha1.CanaryStep{weight(101)}},
 			wantErrs: []string{`spec.steps[0].setWeight: Invalid value: 101: must be from 0 to 100`},
 		},
 		"a pause that is not positive": {
-			spec:     v1alpha1.RolloutPolicySpec{Steps: []v1alpha1.CanaryStep{pause(0), pause(-time.Second)}},
+			spec:     slogatev1alpha1.RolloutPolicySpec{Steps: []slogatev1alpha1.CanaryStep{pause(0), pause(-time.Second)}},
 			wantErrs: []string{`spec.steps[0].pause.duration: Invalid value: "0s": must be a positive duration, such as 180s or 5m`, `spec.steps[1].pause.duration: Invalid value: "-1s": must be a positive duration, such as 180s or 5m`},
 		},
 		"an analysis without templates, with an empty and a bad name, and duplicate args": {
-			spec: v1alpha1.RolloutPolicySpec{Steps: []v1alpha1.CanaryStep{
+			spec: slogatev1alpha1.RolloutPolicySpec{Steps: []slogatev1alpha1.CanaryStep{
 				analysisOf(),
-				{Analysis: &v1alpha1.AnalysisStep{
-					Templates: []v1alpha1.TemplateRef{{TemplateName: ""}, {TemplateName: "Bad_Name"}},
-					Args:      []v1alpha1.Argument{{Name: "svc"}, {Name: "svc"}, {Name: ""}},
+				{Analysis: &slogatev1alpha1.AnalysisStep{
+					Templates: []slogatev1alpha1.TemplateRef{{TemplateName: ""}, {TemplateName: "Bad_Name"}},
+					Args:      []slogatev1alpha1.Argument{{Name: "svc"}, {Name: "svc"}, {Name: ""}},
 				}},
 			}},
 			wantErrs: []string{
@@ -81,9 +83,9 @@ func TestValidateRolloutPolicySpec(t *testing.T) {
 			},
 		},
 		"service and route names": {
-			spec: v1alpha1.RolloutPolicySpec{
+			spec: slogatev1alpha1.RolloutPolicySpec{
 				StableService: "web.stable", CanaryService: "web.stable",
-				TrafficRouting: &v1alpha1.TrafficRouting{GatewayAPI: &v1alpha1.GatewayAPITrafficRouting{HTTPRoute: "Route!"}},
+				TrafficRouting: &slogatev1alpha1.TrafficRouting{GatewayAPI: &slogatev1alpha1.GatewayAPITrafficRouting{HTTPRoute: "Route!"}},
 			},
 			wantErrs: []string{
 				`spec.stableService: Invalid value: "web.stable": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`,
@@ -93,7 +95,7 @@ func TestValidateRolloutPolicySpec(t *testing.T) {
 			},
 		},
 		"timeouts that are not positive": {
-			spec: v1alpha1.RolloutPolicySpec{
+			spec: slogatev1alpha1.RolloutPolicySpec{
 				CanaryReadyTimeout: &metav1.Duration{}, AnalysisTimeout: &metav1.Duration{Duration: -time.Minute},
 				PromotionTimeout: &metav1.Duration{Duration: time.Minute},
 			},
@@ -103,7 +105,7 @@ func TestValidateRolloutPolicySpec(t *testing.T) {
 			},
 		},
 		"an invalid selector": {
-			spec: v1alpha1.RolloutPolicySpec{Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			spec: slogatev1alpha1.RolloutPolicySpec{Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 				{Key: "app", Operator: "Near"}}}},
 			wantErrs: []string{`spec.selector.matchExpressions[0].operator: Invalid value: "Near": not a valid selector operator`},
 		},
@@ -119,25 +121,25 @@ func TestValidateRolloutPolicySpec(t *testing.T) {
 }
 
 func TestSpecValidators(t *testing.T) {
-	good := v1alpha1.AnalysisTemplateSpec{Metrics: []v1alpha1.Metric{{
+	good := slogatev1alpha1.AnalysisTemplateSpec{Metrics: []slogatev1alpha1.Metric{{
 		Name: "success-rate", SuccessCondition: "result[0] >= 99.5",
-		Provider: v1alpha1.MetricProvider{Prometheus: &v1alpha1.PrometheusMetric{
+		Provider: slogatev1alpha1.MetricProvider{Prometheus: &slogatev1alpha1.PrometheusMetric{
 			Query: `100 * sum(rate(http_requests_total{app="{{ .App }}",status!~"5.."}[{{ .Window }}])) / sum(rate(http_requests_total{app="{{ .App }}"}[{{ .Window }}]))`,
 		}},
 	}}}
-	bad := v1alpha1.AnalysisTemplateSpec{}
-	policy := func(steps ...v1alpha1.CanaryStep) *v1alpha1.RolloutPolicy {
-		return &v1alpha1.RolloutPolicy{ObjectMeta: metav1.ObjectMeta{Name: "fast", Namespace: testNamespace},
-			Spec: v1alpha1.RolloutPolicySpec{Steps: steps}}
+	bad := slogatev1alpha1.AnalysisTemplateSpec{}
+	policy := func(steps ...slogatev1alpha1.CanaryStep) *slogatev1alpha1.RolloutPolicy {
+		return &slogatev1alpha1.RolloutPolicy{ObjectMeta: metav1.ObjectMeta{Name: "fast", Namespace: testNamespace},
+			Spec: slogatev1alpha1.RolloutPolicySpec{Steps: steps}}
 	}
-	cluster := func(steps ...v1alpha1.CanaryStep) *v1alpha1.ClusterRolloutPolicy {
-		return &v1alpha1.ClusterRolloutPolicy{ObjectMeta: metav1.ObjectMeta{Name: "everyone"}, Spec: v1alpha1.RolloutPolicySpec{Steps: steps}}
+	cluster := func(steps ...slogatev1alpha1.CanaryStep) *slogatev1alpha1.ClusterRolloutPolicy {
+		return &slogatev1alpha1.ClusterRolloutPolicy{ObjectMeta: metav1.ObjectMeta{Name: "everyone"}, Spec: slogatev1alpha1.RolloutPolicySpec{Steps: steps}}
 	}
-	template := func(s v1alpha1.AnalysisTemplateSpec) *v1alpha1.AnalysisTemplate {
-		return &v1alpha1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "success-rate-check", Namespace: testNamespace}, Spec: s}
+	template := func(s slogatev1alpha1.AnalysisTemplateSpec) *slogatev1alpha1.AnalysisTemplate {
+		return &slogatev1alpha1.AnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "success-rate-check", Namespace: testNamespace}, Spec: s}
 	}
-	clusterTemplate := func(s v1alpha1.AnalysisTemplateSpec) *v1alpha1.ClusterAnalysisTemplate {
-		return &v1alpha1.ClusterAnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "latency"}, Spec: s}
+	clusterTemplate := func(s slogatev1alpha1.AnalysisTemplateSpec) *slogatev1alpha1.ClusterAnalysisTemplate {
+		return &slogatev1alpha1.ClusterAnalysisTemplate{ObjectMeta: metav1.ObjectMeta{Name: "latency"}, Spec: s}
 	}
 	opts := Options{}
 	ctx := t.Context()

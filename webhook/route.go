@@ -8,16 +8,16 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // RouteRequest is a request on an HTTPRoute in an opted-in namespace.
 type RouteRequest struct {
 	Operation admissionv1.Operation
 	// Old is the stored route (UPDATE), New the one the request would store.
-	Old, New *gwv1.HTTPRoute
+	Old, New *gatewayv1.HTTPRoute
 	// ByAnalyzer is true when the request comes from the analyzer's ServiceAccount.
 	ByAnalyzer bool
 }
@@ -28,7 +28,7 @@ type RouteMutation struct {
 	// Route is New with the live weights kept; it differs from New only in the slogate.io/weights
 	// annotation, the weights of the stable and canary backendRefs, and canary backendRefs
 	// appended to rules that name the stable Service. Nil when there is nothing to decide.
-	Route    *gwv1.HTTPRoute
+	Route    *gatewayv1.HTTPRoute
 	Warnings []string
 }
 
@@ -43,7 +43,7 @@ func (w RouteWeights) String() string {
 }
 
 // MutateRoute keeps the live weights of a release on an HTTPRoute (see
-// v1alpha1.RouteWeightsAnnotation) through an update that is not the analyzer's. Everything else
+// slogatev1alpha1.RouteWeightsAnnotation) through an update that is not the analyzer's. Everything else
 // in the update goes through. A weights value that the request introduces or changes must be well
 // formed, whoever sends it.
 func MutateRoute(req RouteRequest) (RouteMutation, field.ErrorList) {
@@ -53,9 +53,9 @@ func MutateRoute(req RouteRequest) (RouteMutation, field.ErrorList) {
 	var oldValue string
 	var oldHas bool
 	if req.Old != nil && req.Operation == admissionv1.Update {
-		oldValue, oldHas = req.Old.Annotations[v1alpha1.RouteWeightsAnnotation]
+		oldValue, oldHas = req.Old.Annotations[slogatev1alpha1.RouteWeightsAnnotation]
 	}
-	newValue, newHas := req.New.Annotations[v1alpha1.RouteWeightsAnnotation]
+	newValue, newHas := req.New.Annotations[slogatev1alpha1.RouteWeightsAnnotation]
 	if newHas && (!oldHas || newValue != oldValue) && (req.ByAnalyzer || !oldHas) {
 		if _, errs := ParseRouteWeights(newValue, weightsPath()); len(errs) > 0 {
 			return RouteMutation{Decision: DecisionDenied}, errs
@@ -74,8 +74,8 @@ func MutateRoute(req RouteRequest) (RouteMutation, field.ErrorList) {
 	}
 
 	out := req.New.DeepCopy()
-	changed := out.Annotations[v1alpha1.RouteWeightsAnnotation] != oldValue
-	setLabel(&out.Annotations, v1alpha1.RouteWeightsAnnotation, oldValue)
+	changed := out.Annotations[slogatev1alpha1.RouteWeightsAnnotation] != oldValue
+	setLabel(&out.Annotations, slogatev1alpha1.RouteWeightsAnnotation, oldValue)
 	ns := req.New.Namespace
 	for i := range out.Spec.Rules {
 		rule := &out.Spec.Rules[i]
@@ -109,7 +109,7 @@ func MutateRoute(req RouteRequest) (RouteMutation, field.ErrorList) {
 }
 
 // namesService reports whether ref is the Service name in namespace ns.
-func namesService(ref *gwv1.HTTPBackendRef, ns, name string) bool {
+func namesService(ref *gatewayv1.HTTPBackendRef, ns, name string) bool {
 	if ref.Group != nil && *ref.Group != "" {
 		return false
 	}
@@ -122,7 +122,7 @@ func namesService(ref *gwv1.HTTPBackendRef, ns, name string) bool {
 	return string(ref.Name) == name
 }
 
-func setWeight(ref *gwv1.HTTPBackendRef, w int32) bool {
+func setWeight(ref *gatewayv1.HTTPBackendRef, w int32) bool {
 	if ref.Weight != nil && *ref.Weight == w {
 		return false
 	}
@@ -132,16 +132,16 @@ func setWeight(ref *gwv1.HTTPBackendRef, w int32) bool {
 
 // canaryRef is the canary backendRef to add to rule i: the stored route's (same rule first, then
 // any rule), or else one like the stable backendRef with the canary Service's name.
-func canaryRef(old *gwv1.HTTPRoute, i int, ns string, w RouteWeights, stable gwv1.HTTPBackendRef) gwv1.HTTPBackendRef {
-	find := func(rule gwv1.HTTPRouteRule) (gwv1.HTTPBackendRef, bool) {
+func canaryRef(old *gatewayv1.HTTPRoute, i int, ns string, w RouteWeights, stable gatewayv1.HTTPBackendRef) gatewayv1.HTTPBackendRef {
+	find := func(rule gatewayv1.HTTPRouteRule) (gatewayv1.HTTPBackendRef, bool) {
 		for _, ref := range rule.BackendRefs {
 			if namesService(&ref, ns, w.Canary) {
 				return *ref.DeepCopy(), true
 			}
 		}
-		return gwv1.HTTPBackendRef{}, false
+		return gatewayv1.HTTPBackendRef{}, false
 	}
-	ref, ok := gwv1.HTTPBackendRef{}, false
+	ref, ok := gatewayv1.HTTPBackendRef{}, false
 	if i < len(old.Spec.Rules) {
 		ref, ok = find(old.Spec.Rules[i])
 	}
@@ -149,8 +149,8 @@ func canaryRef(old *gwv1.HTTPRoute, i int, ns string, w RouteWeights, stable gwv
 		ref, ok = find(old.Spec.Rules[j])
 	}
 	if !ok {
-		ref = gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: *stable.BackendObjectReference.DeepCopy()}}
-		ref.Name = gwv1.ObjectName(w.Canary)
+		ref = gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{BackendObjectReference: *stable.BackendObjectReference.DeepCopy()}}
+		ref.Name = gatewayv1.ObjectName(w.Canary)
 	}
 	weight := w.CanaryWeight
 	ref.Weight = &weight
@@ -158,7 +158,7 @@ func canaryRef(old *gwv1.HTTPRoute, i int, ns string, w RouteWeights, stable gwv
 }
 
 func weightsPath() *field.Path {
-	return field.NewPath("metadata", "annotations").Key(v1alpha1.RouteWeightsAnnotation)
+	return field.NewPath("metadata", "annotations").Key(slogatev1alpha1.RouteWeightsAnnotation)
 }
 
 // ParseRouteWeights reads the value of the slogate.io/weights annotation:

@@ -6,9 +6,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/utils/ptr"
-	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestMutateRoute(t *testing.T) {
@@ -16,17 +16,17 @@ func TestMutateRoute(t *testing.T) {
 	const kept = "slogate: kept the live weights web-stable=95,web-canary=5 on HTTPRoute web-route: a canary release sets them " +
 		"until it ends; the rest of the change is applied"
 	seed := makeRoute("web-route").rule("/web", "web-stable", 100, "web-canary", 0)
-	live := makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(v1alpha1.RouteWeightsAnnotation, weights)
-	withCanaryFilter := func() *gwv1.HTTPRoute {
+	live := makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(slogatev1alpha1.RouteWeightsAnnotation, weights)
+	withCanaryFilter := func() *gatewayv1.HTTPRoute {
 		r := live.obj()
-		r.Spec.Rules[0].BackendRefs[1].Filters = []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestHeaderModifier,
-			RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X-Canary", Value: "1"}}}}}
+		r.Spec.Rules[0].BackendRefs[1].Filters = []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestHeaderModifier,
+			RequestHeaderModifier: &gatewayv1.HTTPHeaderFilter{Set: []gatewayv1.HTTPHeader{{Name: "X-Canary", Value: "1"}}}}}
 		return r
 	}
 
 	cases := map[string]struct {
 		op         admissionv1.Operation
-		old, new   *gwv1.HTTPRoute
+		old, new   *gatewayv1.HTTPRoute
 		byAnalyzer bool
 		want       RouteMutation
 		wantErrs   []string
@@ -46,10 +46,10 @@ func TestMutateRoute(t *testing.T) {
 		},
 		"a rule that gains the stable backend gets a canary like the stable one when none is stored": {
 			op:  admissionv1.Update,
-			old: makeRoute("web-route").rule("/web", "web-stable", 95).annotation(v1alpha1.RouteWeightsAnnotation, weights).obj(),
+			old: makeRoute("web-route").rule("/web", "web-stable", 95).annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).obj(),
 			new: makeRoute("web-route").rule("/web", "web-stable", 100).obj(),
 			want: RouteMutation{Decision: DecisionRestored, Warnings: []string{kept},
-				Route: makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(v1alpha1.RouteWeightsAnnotation, weights).obj()},
+				Route: makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).obj()},
 		},
 		"every rule naming the stable Service, and no other": {
 			op:  admissionv1.Update,
@@ -60,16 +60,16 @@ func TestMutateRoute(t *testing.T) {
 		},
 		"a backend of the same name in another namespace is not the stable Service": {
 			op: admissionv1.Update, old: live.obj(),
-			new: func() *gwv1.HTTPRoute {
+			new: func() *gatewayv1.HTTPRoute {
 				r := seed.obj()
-				r.Spec.Rules[0].BackendRefs[0].Namespace = ptr.To[gwv1.Namespace]("other")
-				r.Spec.Rules[0].BackendRefs[1].Namespace = ptr.To[gwv1.Namespace]("other")
+				r.Spec.Rules[0].BackendRefs[0].Namespace = ptr.To[gatewayv1.Namespace]("other")
+				r.Spec.Rules[0].BackendRefs[1].Namespace = ptr.To[gatewayv1.Namespace]("other")
 				return r
 			}(),
-			want: RouteMutation{Decision: DecisionRestored, Warnings: []string{kept}, Route: func() *gwv1.HTTPRoute {
-				r := seed.annotation(v1alpha1.RouteWeightsAnnotation, weights).obj()
-				r.Spec.Rules[0].BackendRefs[0].Namespace = ptr.To[gwv1.Namespace]("other")
-				r.Spec.Rules[0].BackendRefs[1].Namespace = ptr.To[gwv1.Namespace]("other")
+			want: RouteMutation{Decision: DecisionRestored, Warnings: []string{kept}, Route: func() *gatewayv1.HTTPRoute {
+				r := seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).obj()
+				r.Spec.Rules[0].BackendRefs[0].Namespace = ptr.To[gatewayv1.Namespace]("other")
+				r.Spec.Rules[0].BackendRefs[1].Namespace = ptr.To[gatewayv1.Namespace]("other")
 				return r
 			}()},
 		},
@@ -79,28 +79,28 @@ func TestMutateRoute(t *testing.T) {
 		},
 		"the analyzer moves the weights": {
 			op: admissionv1.Update, old: live.obj(), byAnalyzer: true,
-			new: makeRoute("web-route").rule("/web", "web-stable", 75, "web-canary", 25).annotation(v1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj(),
+			new: makeRoute("web-route").rule("/web", "web-stable", 75, "web-canary", 25).annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj(),
 			want: RouteMutation{Decision: DecisionAnalyzer,
-				Route: makeRoute("web-route").rule("/web", "web-stable", 75, "web-canary", 25).annotation(v1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj()},
+				Route: makeRoute("web-route").rule("/web", "web-stable", 75, "web-canary", 25).annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable=75,web-canary=25").obj()},
 		},
 		"the analyzer ends the release": {
 			op: admissionv1.Update, old: live.obj(), new: seed.obj(), byAnalyzer: true,
 			want: RouteMutation{Decision: DecisionAnalyzer, Route: seed.obj()},
 		},
 		"weights that do not add up to 100": {
-			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(v1alpha1.RouteWeightsAnnotation, "web-stable=95,web-canary=10").obj(),
+			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable=95,web-canary=10").obj(),
 			byAnalyzer: true,
 			want:       RouteMutation{Decision: DecisionDenied},
 			wantErrs:   []string{`metadata.annotations[slogate.io/weights]: Invalid value: "web-stable=95,web-canary=10": weights add up to 105, not 100`},
 		},
 		"a malformed weights value": {
-			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(v1alpha1.RouteWeightsAnnotation, "web-stable:95").obj(),
+			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, "web-stable:95").obj(),
 			want: RouteMutation{Decision: DecisionDenied},
 			wantErrs: []string{`metadata.annotations[slogate.io/weights]: Invalid value: "web-stable:95": must be ` +
 				`<stableService>=<weight>,<canaryService>=<weight> with weights adding up to 100, such as web-stable=95,web-canary=5`},
 		},
 		"a weight out of range and a bad name": {
-			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(v1alpha1.RouteWeightsAnnotation, "Web=-5,web-canary=105").obj(),
+			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, "Web=-5,web-canary=105").obj(),
 			byAnalyzer: true,
 			want:       RouteMutation{Decision: DecisionDenied},
 			wantErrs: []string{
@@ -112,12 +112,12 @@ func TestMutateRoute(t *testing.T) {
 			},
 		},
 		"the same Service twice": {
-			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(v1alpha1.RouteWeightsAnnotation, "web=50,web=50").obj(), byAnalyzer: true,
+			op: admissionv1.Update, old: seed.obj(), new: seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, "web=50,web=50").obj(), byAnalyzer: true,
 			want:     RouteMutation{Decision: DecisionDenied},
 			wantErrs: []string{`metadata.annotations[slogate.io/weights]: Invalid value: "web=50,web=50": the stable and canary Services must differ`},
 		},
 		"a stored value slogate cannot read is not kept": {
-			op: admissionv1.Update, old: seed.annotation(v1alpha1.RouteWeightsAnnotation, "x").obj(), new: seed.obj(),
+			op: admissionv1.Update, old: seed.annotation(slogatev1alpha1.RouteWeightsAnnotation, "x").obj(), new: seed.obj(),
 			want: RouteMutation{Decision: DecisionUnchanged, Route: seed.obj()},
 		},
 		"a route without live weights": {

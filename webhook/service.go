@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // ServiceRequest is a request on a Service in an opted-in namespace.
@@ -32,7 +32,7 @@ type ServiceMutation struct {
 }
 
 // MutateService keeps the analyzer's pin of a Service's selector (see
-// v1alpha1.StablePinAnnotation) through an update that is not the analyzer's. A pin value that
+// slogatev1alpha1.StablePinAnnotation) through an update that is not the analyzer's. A pin value that
 // the request introduces or changes must be well formed, whoever sends it.
 func MutateService(req ServiceRequest) (ServiceMutation, field.ErrorList) {
 	if req.New == nil || (req.Operation != admissionv1.Create && req.Operation != admissionv1.Update) {
@@ -41,10 +41,10 @@ func MutateService(req ServiceRequest) (ServiceMutation, field.ErrorList) {
 	var oldPin string
 	var oldHas bool
 	if req.Old != nil && req.Operation == admissionv1.Update {
-		oldPin, oldHas = req.Old.Annotations[v1alpha1.StablePinAnnotation]
+		oldPin, oldHas = req.Old.Annotations[slogatev1alpha1.StablePinAnnotation]
 	}
 	// A user's change of a stored pin is undone below; any other new pin value must be readable.
-	newPin, newHas := req.New.Annotations[v1alpha1.StablePinAnnotation]
+	newPin, newHas := req.New.Annotations[slogatev1alpha1.StablePinAnnotation]
 	if newHas && (!oldHas || newPin != oldPin) && (req.ByAnalyzer || !oldHas) {
 		if _, errs := ParsePin(newPin, pinPath()); len(errs) > 0 {
 			return ServiceMutation{Decision: DecisionDenied}, errs
@@ -63,10 +63,10 @@ func MutateService(req ServiceRequest) (ServiceMutation, field.ErrorList) {
 	}
 	out := req.New.DeepCopy()
 	var kept []string
-	if out.Annotations[v1alpha1.StablePinAnnotation] != oldPin {
-		kept = append(kept, v1alpha1.StablePinAnnotation+" annotation")
+	if out.Annotations[slogatev1alpha1.StablePinAnnotation] != oldPin {
+		kept = append(kept, slogatev1alpha1.StablePinAnnotation+" annotation")
 	}
-	setLabel(&out.Annotations, v1alpha1.StablePinAnnotation, oldPin)
+	setLabel(&out.Annotations, slogatev1alpha1.StablePinAnnotation, oldPin)
 	for _, k := range keys {
 		v, ok := req.Old.Spec.Selector[k]
 		if !ok {
@@ -86,7 +86,7 @@ func MutateService(req ServiceRequest) (ServiceMutation, field.ErrorList) {
 }
 
 func pinPath() *field.Path {
-	return field.NewPath("metadata", "annotations").Key(v1alpha1.StablePinAnnotation)
+	return field.NewPath("metadata", "annotations").Key(slogatev1alpha1.StablePinAnnotation)
 }
 
 // ParsePin reads the value of the slogate.io/pinned annotation: selector keys, comma-separated.

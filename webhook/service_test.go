@@ -7,7 +7,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 func TestMutateService(t *testing.T) {
@@ -15,8 +15,8 @@ func TestMutateService(t *testing.T) {
 	pinned := plain.pinned("pod-template-hash", "6b9f7c8d5")
 	const kept = "slogate: kept slogate.io/pinned annotation and selector pod-template-hash=6b9f7c8d5 on Service web-stable: " +
 		"a canary release pins it until it ends"
-	twoKeys := plain.selector("pod-template-hash", "6b9f7c8d5").selector(v1alpha1.RevisionLabel, "x7c").
-		annotation(v1alpha1.StablePinAnnotation, "pod-template-hash,slogate.io/revision")
+	twoKeys := plain.selector("pod-template-hash", "6b9f7c8d5").selector(slogatev1alpha1.RevisionLabel, "x7c").
+		annotation(slogatev1alpha1.StablePinAnnotation, "pod-template-hash,slogate.io/revision")
 
 	cases := map[string]struct {
 		op         admissionv1.Operation
@@ -54,7 +54,7 @@ func TestMutateService(t *testing.T) {
 			want: ServiceMutation{Decision: DecisionRestored, Warnings: []string{kept}, Service: pinned.noSelector("app").obj()},
 		},
 		"a user's attempt to unpin by changing the annotation is undone": {
-			op: admissionv1.Update, old: pinned.obj(), new: plain.annotation(v1alpha1.StablePinAnnotation, "app").obj(),
+			op: admissionv1.Update, old: pinned.obj(), new: plain.annotation(slogatev1alpha1.StablePinAnnotation, "app").obj(),
 			want: ServiceMutation{Decision: DecisionRestored, Service: pinned.obj(), Warnings: []string{kept}},
 		},
 		"a pin of two keys": {
@@ -72,7 +72,7 @@ func TestMutateService(t *testing.T) {
 			want: ServiceMutation{Decision: DecisionAnalyzer, Service: plain.obj()},
 		},
 		"the analyzer writes a malformed pin": {
-			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(v1alpha1.StablePinAnnotation, "pod-template-hash,").obj(),
+			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(slogatev1alpha1.StablePinAnnotation, "pod-template-hash,").obj(),
 			byAnalyzer: true,
 			want:       ServiceMutation{Decision: DecisionDenied},
 			wantErrs: []string{`metadata.annotations[slogate.io/pinned]: Invalid value: "pod-template-hash,": key "": name part must be ` +
@@ -81,18 +81,18 @@ func TestMutateService(t *testing.T) {
 				`'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
 		},
 		"a user adds an empty pin": {
-			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(v1alpha1.StablePinAnnotation, "").obj(),
+			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(slogatev1alpha1.StablePinAnnotation, "").obj(),
 			want: ServiceMutation{Decision: DecisionDenied},
 			wantErrs: []string{`metadata.annotations[slogate.io/pinned]: Invalid value: "": must list the pinned selector keys, ` +
 				`comma-separated, such as pod-template-hash`},
 		},
 		"a pin listing a key twice": {
-			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(v1alpha1.StablePinAnnotation, "a,a").obj(), byAnalyzer: true,
+			op: admissionv1.Update, old: plain.obj(), new: plain.annotation(slogatev1alpha1.StablePinAnnotation, "a,a").obj(), byAnalyzer: true,
 			want:     ServiceMutation{Decision: DecisionDenied},
 			wantErrs: []string{`metadata.annotations[slogate.io/pinned]: Invalid value: "a,a": key "a" is listed twice`},
 		},
 		"a stored pin slogate cannot read is not kept": {
-			op: admissionv1.Update, old: plain.annotation(v1alpha1.StablePinAnnotation, "bad key").obj(), new: plain.obj(),
+			op: admissionv1.Update, old: plain.annotation(slogatev1alpha1.StablePinAnnotation, "bad key").obj(), new: plain.obj(),
 			want: ServiceMutation{Decision: DecisionUnchanged, Service: plain.obj()},
 		},
 		"a Service without a pin": {

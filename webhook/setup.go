@@ -6,7 +6,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // The paths the webhook serves; manifests/base/webhook names the same.
@@ -38,19 +38,19 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	} {
 		srv.Register(path, &admission.Webhook{Handler: h})
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.RolloutPolicy{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &slogatev1alpha1.RolloutPolicy{}).
 		WithValidator(NewRolloutPolicyValidator(opts)).WithValidatorCustomPath(ValidateRolloutPolicyPath).Complete(); err != nil {
 		return fmt.Errorf("setting up the RolloutPolicy webhook: %w", err)
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.ClusterRolloutPolicy{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &slogatev1alpha1.ClusterRolloutPolicy{}).
 		WithValidator(NewClusterRolloutPolicyValidator(opts)).WithValidatorCustomPath(ValidateClusterRolloutPolicyPath).Complete(); err != nil {
 		return fmt.Errorf("setting up the ClusterRolloutPolicy webhook: %w", err)
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.AnalysisTemplate{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &slogatev1alpha1.AnalysisTemplate{}).
 		WithValidator(NewAnalysisTemplateValidator(opts)).WithValidatorCustomPath(ValidateAnalysisTemplatePath).Complete(); err != nil {
 		return fmt.Errorf("setting up the AnalysisTemplate webhook: %w", err)
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &v1alpha1.ClusterAnalysisTemplate{}).
+	if err := ctrl.NewWebhookManagedBy(mgr, &slogatev1alpha1.ClusterAnalysisTemplate{}).
 		WithValidator(NewClusterAnalysisTemplateValidator(opts)).WithValidatorCustomPath(ValidateClusterAnalysisTemplatePath).Complete(); err != nil {
 		return fmt.Errorf("setting up the ClusterAnalysisTemplate webhook: %w", err)
 	}
