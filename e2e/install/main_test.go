@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slogate/slogate/e2e/cluster"
 )
@@ -72,30 +71,32 @@ func kubectlIn(ctx context.Context, args ...string) (string, error) {
 	return stdout.String() + stderr.String(), nil
 }
 
+// mustApplyCRDs applies slogate's CRDs as the README's first install step does: the overlays
+// carry objects of these kinds (the built-in ClusterAnalysisTemplates), which kubectl can only map
+// once the CRDs are served.
+func mustApplyCRDs(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), applyTimeout)
+	defer cancel()
+	if out, err := kubectlIn(ctx, "apply", "-f", filepath.Join("manifests", "base", "crds")); err != nil {
+		t.Fatalf("applying the CRDs: %v\n%s", err, out)
+	}
+	cluster.MustPoll(t, applyTimeout, "slogate's CRDs to be established", func(ctx context.Context) (bool, error) {
+		out, err := kubectlIn(ctx, "wait", "--for=condition=Established", "--timeout=10s", "-f", filepath.Join("manifests", "base", "crds"))
+		return err == nil && out != "", nil
+	})
+}
+
 // mustApplyOverlay runs `kubectl apply -k manifests/<overlay>` with extra args, as a user would,
-// and returns kubectl's output. An overlay carries CRDs and objects of those CRDs; kubectl maps
-// every kind once, before the CRDs it creates are served, so the very first apply of a cluster
-// reports "ensure CRDs are installed first" for those objects and the documented remedy is to
-// apply again. Only that error is retried, within crdRetryWindow; the number of attempts is
-// returned so that tests can report it.
-func mustApplyOverlay(t *testing.T, overlay string, extra ...string) (string, int) {
+// and returns kubectl's output.
+func mustApplyOverlay(t *testing.T, overlay string, extra ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), applyTimeout)
 	defer cancel()
 	args := append([]string{"apply", "-k", filepath.Join("manifests", overlay)}, extra...)
-	deadline := time.Now().Add(crdRetryWindow)
-	for attempt := 1; ; attempt++ {
-		out, err := kubectlIn(ctx, args...)
-		if err == nil {
-			return out, attempt
-		}
-		if !strings.Contains(err.Error(), "ensure CRDs are installed first") || time.Now().After(deadline) {
-			t.Fatalf("apply of %s (attempt %d): %v\n%s", overlay, attempt, err, out)
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("apply of %s: %v", overlay, ctx.Err())
-		case <-time.After(cluster.PollInterval * 5):
-		}
+	out, err := kubectlIn(ctx, args...)
+	if err != nil {
+		t.Fatalf("apply of %s: %v\n%s", overlay, err, out)
 	}
+	return out
 }

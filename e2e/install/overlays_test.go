@@ -37,12 +37,13 @@ func TestOverlaysApply(t *testing.T) {
 	// the overlay, naming a Service, cannot merge with.
 	mustDeleteWebhookConfigurations(t)
 
-	out, attempts := mustApplyOverlay(t, "self-managed")
-	t.Logf("kubectl apply -k manifests/self-managed: %d attempt(s)\n%s", attempts, out)
+	mustApplyCRDs(t)
+	out := mustApplyOverlay(t, "self-managed")
+	t.Logf("kubectl apply -k manifests/self-managed:\n%s", out)
 	mustNotWarn(t, out)
 
 	for _, overlay := range []string{"self-managed", "cert-manager"} {
-		out, _ := mustApplyOverlay(t, overlay, "--dry-run=server")
+		out := mustApplyOverlay(t, overlay, "--dry-run=server")
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			if !strings.HasSuffix(line, "(server dry run)") {
 				t.Errorf("server-side dry run of %s: unexpected line %q", overlay, line)
@@ -51,7 +52,7 @@ func TestOverlaysApply(t *testing.T) {
 		mustNotWarn(t, out)
 	}
 
-	out, _ = mustApplyOverlay(t, "cert-manager")
+	out = mustApplyOverlay(t, "cert-manager")
 	t.Logf("kubectl apply -k manifests/cert-manager:\n%s", out)
 	mustNotWarn(t, out)
 	for _, obj := range []string{"issuer/slogate-selfsigned", "issuer/slogate-webhook-ca", "certificate/slogate-webhook-ca", "certificate/slogate-webhook"} {
@@ -70,7 +71,7 @@ func TestOverlaysApply(t *testing.T) {
 		t.Errorf("cert-manager overlay: the pod does not mount slogate-webhook-cert")
 	}
 
-	out, _ = mustApplyOverlay(t, "self-managed")
+	out = mustApplyOverlay(t, "self-managed")
 	t.Logf("kubectl apply -k manifests/self-managed (switching back):\n%s", out)
 	d = mustRolledOut(t)
 	if !slices.Contains(d.Spec.Template.Spec.Containers[0].Args, "--cert-mode=self-managed") {

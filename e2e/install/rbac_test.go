@@ -31,6 +31,7 @@ func mustInstalled(t *testing.T) {
 		if _, err := env.Kubectl(t.Context(), "-n", systemNamespace, "get", "secret", certs.DefaultSecretName); err == nil {
 			return // TestOverlaysApply installed it
 		}
+		mustApplyCRDs(t)
 		mustApplyOverlay(t, "self-managed")
 	})
 }

@@ -48,7 +48,7 @@ func TestSelfManagedCertificates(t *testing.T) {
 	mustEmptyServingSecret(t)
 
 	start := time.Now()
-	mustStartWebhook(t, rotationArgs...)
+	wh := mustStartWebhook(t, rotationArgs...)
 
 	var issued time.Duration
 	cluster.MustPoll(t, firstAdmissionTimeout, "the webhook to fill its serving Secret", func(ctx context.Context) (bool, error) {
@@ -158,6 +158,10 @@ loop:
 		t.Logf("the apiserver counted %v successful admissions by slogate's webhooks and no failed call", d)
 	}
 	mustBundleIsStoredCA(t)
+	// The server side of every TLS handshake: Go's server logs each failed one.
+	if n := strings.Count(wh.proc.Tail(64<<20), "TLS handshake error"); n > 0 {
+		t.Errorf("the webhook logged %d failed TLS handshakes", n)
+	}
 }
 
 // mustBundleIsStoredCA checks that every webhook of both configurations carries the CA bundle the

@@ -6,9 +6,6 @@ import "time"
 const (
 	// applyTimeout bounds one `kubectl apply -k` of an overlay, CRDs included. Measured: about 3 s.
 	applyTimeout = 2 * time.Minute
-	// crdRetryWindow bounds the retries of an apply whose custom resources met their CRD before it
-	// was served (kubectl maps kinds once per run). Measured: one retry, a second after.
-	crdRetryWindow = 30 * time.Second
 	// firstAdmissionTimeout bounds a freshly started webhook, with an empty Secret, answering the
 	// apiserver: issue, publish caBundle, serve. Measured: about 1 s.
 	firstAdmissionTimeout = 60 * time.Second
