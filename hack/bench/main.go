@@ -44,6 +44,7 @@ type options struct {
 	// admissionServer is bin (bin/webhook in the environment) or child (no cluster).
 	admissionServer string
 	applyCount      int
+	rollback        rollbackConfig
 }
 
 func run() error {
@@ -56,6 +57,10 @@ func run() error {
 	flag.IntVar(&o.admission.reps, "admission-reps", 3, "repetitions of each admission rate")
 	flag.StringVar(&o.admissionServer, "admission-server", "bin", "bin: load bin/webhook in the environment; child: the handlers in a child process, no cluster")
 	flag.IntVar(&o.applyCount, "apply-count", 200, "Deployments applied into each namespace")
+	o.rollback = defaultRollbackConfig()
+	flag.IntVar(&o.rollback.failing, "rollback-runs", o.rollback.failing, "failing releases of the rollback section")
+	flag.IntVar(&o.rollback.healthy, "healthy-runs", o.rollback.healthy, "healthy releases of the rollback section")
+	flag.IntVar(&o.rollback.batch, "rollback-batch", o.rollback.batch, "releases run at once in the rollback section")
 	flag.Parse()
 
 	for _, f := range strings.Split(o.rates, ",") {
@@ -118,6 +123,9 @@ func run() error {
 			}
 			return withEnv(func(ctx context.Context, e *env, s *section) error { return runAdmission(ctx, o.admission, e, s) })(ctx, s)
 		}},
+		{"rollback", "Time to rollback", withEnv(func(ctx context.Context, e *env, s *section) error {
+			return runRollback(ctx, e, o.rollback, s)
+		})},
 		{"apply", "kubectl apply through the real API server", withEnv(func(ctx context.Context, e *env, s *section) error {
 			return runApply(ctx, e, o.applyCount, s)
 		})},

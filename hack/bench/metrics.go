@@ -199,3 +199,16 @@ func (h histogram) mean() float64 {
 func newGet(ctx context.Context, url string) (*http.Request, error) {
 	return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 }
+
+// scalarOf is the single number of a query result: a scalar or a one-sample vector.
+func scalarOf(v model.Value) (float64, bool) {
+	switch x := v.(type) {
+	case *model.Scalar:
+		return float64(x.Value), true
+	case model.Vector:
+		if len(x) == 1 {
+			return float64(x[0].Value), true
+		}
+	}
+	return 0, false
+}
