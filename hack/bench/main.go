@@ -45,6 +45,7 @@ type options struct {
 	admissionServer string
 	applyCount      int
 	rollback        rollbackConfig
+	scale           scaleConfig
 }
 
 func run() error {
@@ -61,6 +62,10 @@ func run() error {
 	flag.IntVar(&o.rollback.failing, "rollback-runs", o.rollback.failing, "failing releases of the rollback section")
 	flag.IntVar(&o.rollback.healthy, "healthy-runs", o.rollback.healthy, "healthy releases of the rollback section")
 	flag.IntVar(&o.rollback.batch, "rollback-batch", o.rollback.batch, "releases run at once in the rollback section")
+	o.scale = defaultScaleConfig()
+	flag.IntVar(&o.scale.releases, "scale-releases", o.scale.releases, "concurrent releases of the scale section")
+	flag.DurationVar(&o.scale.Interval, "scale-interval", o.scale.Interval, "analysis interval of the scale section")
+	flag.IntVar(&o.scale.intervals, "scale-intervals", o.scale.intervals, "length of the scale section's steady window, in intervals")
 	flag.Parse()
 
 	for _, f := range strings.Split(o.rates, ",") {
@@ -126,6 +131,9 @@ func run() error {
 		{"rollback", "Time to rollback", withEnv(func(ctx context.Context, e *env, s *section) error {
 			return runRollback(ctx, e, o.rollback, s)
 		})},
+		{"scale", "One analyzer, many releases", withEnv(func(ctx context.Context, e *env, s *section) error {
+			return runScale(ctx, e, o.scale, s)
+		})},
 		{"apply", "kubectl apply through the real API server", withEnv(func(ctx context.Context, e *env, s *section) error {
 			return runApply(ctx, e, o.applyCount, s)
 		})},
@@ -134,7 +142,7 @@ func run() error {
 		if !slices.Contains(only, st.name) {
 			continue
 		}
-		s := &section{title: st.title, command: "go run ./hack/bench --only=" + st.name}
+		s := &section{title: st.title, command: sectionCommand(st.name)}
 		rep.sections = append(rep.sections, s)
 		begin := time.Now()
 		fmt.Fprintf(os.Stderr, "bench: %s\n", st.title)
@@ -175,5 +183,16 @@ func run() error {
 // commandLine is how this run was started, as a user would type it.
 func commandLine() string {
 	args := append([]string{"go run ./hack/bench"}, os.Args[1:]...)
+	return strings.Join(args, " ")
+}
+
+// sectionCommand reruns one section with the flags of this run.
+func sectionCommand(name string) string {
+	args := []string{"go run ./hack/bench", "--only=" + name}
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "--only") && !strings.HasPrefix(a, "-only") && !strings.HasPrefix(a, "--out") && !strings.HasPrefix(a, "-out") {
+			args = append(args, a)
+		}
+	}
 	return strings.Join(args, " ")
 }

@@ -63,7 +63,7 @@ func matches(m *dto.Metric, want map[string]string) bool {
 	return true
 }
 
-// sum adds the counters, gauges (or histogram counts) of a family whose labels match want.
+// sum adds the counters, gauges (or histogram and summary counts) of a family whose labels match want.
 func (f families) sum(name string, want map[string]string) float64 {
 	fam, ok := f[name]
 	if !ok {
@@ -83,6 +83,8 @@ func (f families) sum(name string, want map[string]string) float64 {
 			total += m.GetUntyped().GetValue()
 		case m.Histogram != nil:
 			total += float64(m.GetHistogram().GetSampleCount())
+		case m.Summary != nil:
+			total += float64(m.GetSummary().GetSampleCount())
 		}
 	}
 	return total
