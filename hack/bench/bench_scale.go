@@ -235,7 +235,7 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 		promQueries = append(promQueries, (cur.prom.sum("prometheus_engine_query_duration_seconds", innerEval)-prev.prom.sum("prometheus_engine_query_duration_seconds", innerEval))/per)
 		measurements = append(measurements, (cur.analyzer.sum("slogate_analysis_measurements_total", nil)-prev.analyzer.sum("slogate_analysis_measurements_total", nil))/per)
 		apiSteady = append(apiSteady, (cur.analyzer.sum("rest_client_requests_total", nil)-prev.analyzer.sum("rest_client_requests_total", nil))/cur.at.Sub(prev.at).Seconds())
-		cores = append(cores, (cur.cpu - prev.cpu).Seconds()/cur.at.Sub(prev.at).Seconds())
+		cores = append(cores, (cur.cpu-prev.cpu).Seconds()/cur.at.Sub(prev.at).Seconds())
 	}
 	for _, v := range []string{"Successful", "Failed", "Inconclusive", "Error"} {
 		verdicts[v] = a2.sum("slogate_analysis_measurements_total", map[string]string{"verdict": v}) - a1.sum("slogate_analysis_measurements_total", map[string]string{"verdict": v})
@@ -272,7 +272,7 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 		verdicts["Successful"], verdicts["Failed"], verdicts["Inconclusive"], verdicts["Error"])
 	s.add(row{what: "longest wait of a release for a measurement", median: fmt.Sprintf("%.0f s", waits.max.Seconds()),
 		spread: fmt.Sprintf("p99 %.0f s, p50 %.0f s over %d measurements (%s)", waits.p99.Seconds(), waits.p50.Seconds(), waits.n, waits.worst),
-		goal: fmt.Sprintf("≤ %s (one interval)", cfg.Interval), met: metGoal(waits.max <= cfg.Interval)})
+		goal:   fmt.Sprintf("≤ %s (one interval)", cfg.Interval), met: metGoal(waits.max <= cfg.Interval)})
 	if waits.max > cfg.Interval {
 		s.note("**Goal missed:** a release waited %.0f s for a measurement that was due, %.0f s (%.0f %%) more than the %s interval. "+
 			"A wait is the time from when a metric was due (the step's start for the first measurement, the last measurement plus the interval after that) "+
