@@ -26,7 +26,7 @@ func mustCheckArgoHealth(t *testing.T, kubeconfig, v2, v3 string) {
 	t.Helper()
 	scripts := mustArgoScripts(t)
 	getJSON := func(args ...string) map[string]any {
-		out := mustRunPlugin(t, kubeconfig, append([]string{"get", "-n", "demo", "-o", "json"}, args...)...)
+		out := mustRunKubectl(t, kubeconfig, append([]string{"get", "-n", "demo", "-o", "json"}, args...)...)
 		var obj map[string]any
 		if err := json.Unmarshal([]byte(out), &obj); err != nil {
 			t.Fatalf("decoding kubectl get %v: %v", args, err)

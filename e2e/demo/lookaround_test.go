@@ -86,8 +86,8 @@ func TestDemoLookAround(t *testing.T) {
 			{az, "slogate_release_rollbacks_total", map[string]string{"reason": "AnalysisFailed"}, 1, 1},
 			// v2: two analysis steps of two metrics that need two Successful measurements each.
 			{az, "slogate_analysis_measurements_total", map[string]string{"verdict": "Successful"}, 8, 1e9},
-			// v3: failureLimit 1, so two Failed measurements of its success rate.
-			{az, "slogate_analysis_measurements_total", map[string]string{"verdict": "Failed"}, 2, 1e9},
+			// v3: failureLimit 2, so three Failed measurements of its success rate.
+			{az, "slogate_analysis_measurements_total", map[string]string{"verdict": "Failed"}, 3, 1e9},
 			{az, "slogate_analysis_query_duration_seconds", map[string]string{"result": "ok"}, 10, 1e9},
 			{az, "slogate_release_reconcile_duration_seconds", nil, 1, 1e9},
 			{wh, "slogate_admission_decisions_total", map[string]string{"kind": "Deployment", "decision": "labelled"}, 1, 1e9},
@@ -168,6 +168,14 @@ func mustSubmatch(t *testing.T, s string, re *regexp.Regexp) []string {
 // bin/ first on PATH (where kubectl finds kubectl-slogate).
 func mustRunPlugin(t *testing.T, kubeconfig string, args ...string) string {
 	t.Helper()
+	out := mustRunKubectl(t, kubeconfig, args...)
+	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+	return out
+}
+
+// mustRunKubectl is mustRunPlugin without logging the output.
+func mustRunKubectl(t *testing.T, kubeconfig string, args ...string) string {
+	t.Helper()
 	kubectl, err := cluster.KubectlPath()
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +190,6 @@ func mustRunPlugin(t *testing.T, kubeconfig string, args ...string) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("kubectl %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), stdout.String())
 	return stdout.String()
 }
 

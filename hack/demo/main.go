@@ -53,8 +53,9 @@ func main() {
 		// parent-death signal), only the run directory is left behind.
 		stop()
 	}()
-	tty := !o.plain && printers.IsTerminal(os.Stdout)
-	os.Exit(run(ctx, o, newPrinter(os.Stdout, tty)))
+	p := newPrinter(os.Stdout, !o.plain && printers.IsTerminal(os.Stdout))
+	p.size = terminalSize(int(os.Stdout.Fd()))
+	os.Exit(run(ctx, o, p))
 }
 
 // run tells the story and returns the exit status.

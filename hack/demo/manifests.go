@@ -48,10 +48,10 @@ type schedule struct {
 // the demo's templates tolerate (inconclusiveLimit in policy.yaml).
 func scheduleFor(fast bool) schedule {
 	if fast {
-		return schedule{Pause: 5 * time.Second, Interval: 3 * time.Second, Window: 15 * time.Second,
+		return schedule{Pause: 5 * time.Second, Interval: 3 * time.Second, Window: 20 * time.Second,
 			MinRequests: 10, Rate: 100, ReleaseTimeout: 4 * time.Minute}
 	}
-	return schedule{Pause: 10 * time.Second, Interval: 5 * time.Second, Window: 20 * time.Second,
+	return schedule{Pause: 10 * time.Second, Interval: 5 * time.Second, Window: 30 * time.Second,
 		MinRequests: 20, Rate: 100, ReleaseTimeout: 6 * time.Minute}
 }
 

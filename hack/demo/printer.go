@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"golang.org/x/term"
 )
 
 // Terminal control of the redrawn view.
@@ -16,11 +18,24 @@ type printer struct {
 	out io.Writer
 	// tty redraws the live view; otherwise it is printed as lines of changes.
 	tty bool
+	// size is the terminal's rows and columns (0 when unknown).
+	size func() (rows, cols int)
 
 	mu sync.Mutex
 }
 
 func newPrinter(out io.Writer, tty bool) *printer { return &printer{out: out, tty: tty} }
+
+// terminalSize is the size of the terminal on fd, or zeros.
+func terminalSize(fd int) func() (rows, cols int) {
+	return func() (int, int) {
+		cols, rows, err := term.GetSize(fd)
+		if err != nil {
+			return 0, 0
+		}
+		return rows, cols
+	}
+}
 
 func (p *printer) write(s string) {
 	p.mu.Lock()
@@ -62,8 +77,32 @@ func (p *printer) command(line, output string) {
 	p.write(b.String())
 }
 
-// frame replaces the screen with a frame of the live view (terminal only).
-func (p *printer) frame(s string) { p.write(clearScreen + s) }
+// frame replaces the screen with a frame of the live view (terminal only), cut to the terminal's
+// size so that its top (the header, the traffic, the phase and the steps) stays in view.
+func (p *printer) frame(s string) {
+	rows, cols := 0, 0
+	if p.size != nil {
+		rows, cols = p.size()
+	}
+	p.write(clearScreen + fitScreen(s, rows, cols))
+}
+
+// fitScreen keeps the first rows-1 lines of s and cuts each line to cols characters; 0 leaves that
+// dimension alone.
+func fitScreen(s string, rows, cols int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if rows > 1 && len(lines) > rows-1 {
+		lines = lines[:rows-1]
+	}
+	if cols > 1 {
+		for i, l := range lines {
+			if r := []rune(l); len(r) > cols {
+				lines[i] = string(r[:cols-1]) + "…"
+			}
+		}
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
 
 // indent indents every line of s by two spaces.
 func indent(s string) string {

@@ -186,20 +186,23 @@ func (f *follower) show(s snapshot, now time.Time) {
 	f.changes(s, traffic, now)
 }
 
-// screen is one frame of the terminal view: a header, the status view, the traffic.
+// screen is one frame of the terminal view: a header, what kubectl apply said, the traffic, then
+// the status view.
 func (f *follower) screen(s snapshot, traffic string, now time.Time) string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "slogate demo · %s · %s since kubectl apply\n\n", f.title, roundDuration(now.Sub(f.applied)))
-	if out := strings.TrimSpace(f.applyOutput); out != "" {
-		fmt.Fprintf(&b, "kubectl apply said:\n%s\n", indent(out))
+	fmt.Fprintf(&b, "slogate demo · %s · %s since kubectl apply\n", f.title, roundDuration(now.Sub(f.applied)))
+	for l := range strings.SplitSeq(strings.TrimSpace(f.applyOutput), "\n") {
+		if l != "" {
+			fmt.Fprintf(&b, "kubectl apply: %s\n", l)
+		}
 	}
+	fmt.Fprintf(&b, "Traffic on %s (last %s): %s\n\n", route, trafficWindow, traffic)
 	if s.release == nil {
 		fmt.Fprintf(&b, "Deployment %s is held (paused) for its new revision; waiting for the analyzer to create release %s ...\n",
 			deployment, f.release)
 	} else {
 		_ = cli.RenderStatus(&b, cli.StatusView{Release: s.release, Deployment: s.deployment, Events: s.events, Now: now})
 	}
-	fmt.Fprintf(&b, "\nTraffic on %s (last %s): %s\n", route, trafficWindow, traffic)
 	return b.String()
 }
 
