@@ -2,8 +2,10 @@
 // control plane from e2e/cluster): the kustomize overlays apply and pass a server-side dry run,
 // the RBAC is least privilege (proven with `kubectl auth can-i` and impersonated requests, not
 // assumed), self-managed serving certificates are issued and rolled without a failed admission
-// request by the real webhook binary running as its own ServiceAccount, and a webhook that is down
-// blocks Deployment updates in opted-in namespaces only.
+// request by the real webhook binary running as its own ServiceAccount, a webhook that is down
+// blocks Deployment updates in opted-in namespaces only, and whole releases run (webhook and
+// analyzer on their own ServiceAccounts) where the cluster enforces Pod Security "restricted" and
+// admission policies of its own, including one that refuses the canary.
 //
 // It is not for the release flow itself (e2e/scenarios) or for the webhook's decisions
 // (e2e/webhook).

@@ -16,7 +16,13 @@ const (
 	// rotationRunTimeout bounds the rotation test's apply loop waiting for two serving-certificate
 	// renewals and one completed CA roll. With the durations of rotationArgs that takes about 40 s.
 	rotationRunTimeout = 3 * time.Minute
-	// webhookTimeoutSeconds is the webhook configurations' timeoutSeconds as installed; a request
-	// to a webhook that is down fails within it.
+	// webhookDownTimeout bounds the requests of the webhook-down test; a request to a webhook that
+	// is down fails within the configurations' timeoutSeconds (5 s), or at once when refused.
 	webhookDownTimeout = 30 * time.Second
+	// releaseTimeout bounds a whole release under policy_enforced_app.yaml's policy (two weights,
+	// 3 s of pauses, a promotion of 2 replicas on kwok: about 8 s).
+	releaseTimeout = 2 * time.Minute
+	// refusalTimeout bounds a canary refused by the cluster's policy showing in the Release and an
+	// Event: past the policy's canaryReadyTimeout (30 s) the release must have stopped.
+	refusalTimeout = time.Minute
 )
