@@ -96,6 +96,7 @@ func replicaSet(d *appsv1.Deployment, image string, replicas int32) *appsv1.Repl
 		},
 		Spec: appsv1.ReplicaSetSpec{Replicas: &replicas, Template: tmpl,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": appName, appsv1.DefaultDeploymentUniqueLabelKey: hashOf(r)}}},
+		Status: appsv1.ReplicaSetStatus{Replicas: replicas, ReadyReplicas: replicas, AvailableReplicas: replicas},
 	}
 }
 
@@ -499,10 +500,12 @@ func (e *env) simulate() {
 			found = true
 			if *rs.Spec.Replicas != *d.Spec.Replicas {
 				rs.Spec.Replicas = d.Spec.Replicas
+				rs.Status = appsv1.ReplicaSetStatus{Replicas: *d.Spec.Replicas, ReadyReplicas: *d.Spec.Replicas, AvailableReplicas: *d.Spec.Replicas}
 				_ = w.Update(ctx, rs)
 			}
 		} else if *rs.Spec.Replicas != 0 {
 			rs.Spec.Replicas = ptr(int32(0))
+			rs.Status = appsv1.ReplicaSetStatus{}
 			_ = w.Update(ctx, rs)
 		}
 	}

@@ -51,14 +51,21 @@ func observeDeployment(d *appsv1.Deployment) machine.Deployment {
 	}
 }
 
+// replicaSetOf is the ReplicaSet of one revision: its pod-template-hash and ready pods.
+type replicaSetOf struct {
+	hash  string
+	ready int32
+}
+
 // replicaSetRevisions maps the slogate revision of each ReplicaSet the Deployment controls to its
-// pod-template-hash; for a revision with several ReplicaSets, the one with the most replicas.
-func (r *Reconciler) replicaSetRevisions(ctx context.Context, d *appsv1.Deployment) (map[string]string, error) {
+// pod-template-hash and ready pods; for a revision with several ReplicaSets, the one with the most
+// replicas.
+func (r *Reconciler) replicaSetRevisions(ctx context.Context, d *appsv1.Deployment) (map[string]replicaSetOf, error) {
 	var list appsv1.ReplicaSetList
 	if err := r.Client.List(ctx, &list, client.InNamespace(d.Namespace)); err != nil {
 		return nil, fmt.Errorf("listing ReplicaSets: %w", err)
 	}
-	out := map[string]string{}
+	out := map[string]replicaSetOf{}
 	size := map[string]int32{}
 	for i := range list.Items {
 		rs := &list.Items[i]
@@ -76,7 +83,7 @@ func (r *Reconciler) replicaSetRevisions(ctx context.Context, d *appsv1.Deployme
 			n = *rs.Spec.Replicas
 		}
 		if old, ok := size[rev]; !ok || n > old {
-			out[rev], size[rev] = hash, n
+			out[rev], size[rev] = replicaSetOf{hash: hash, ready: rs.Status.ReadyReplicas}, n
 		}
 	}
 	return out, nil
@@ -151,8 +158,9 @@ func (r *Reconciler) observe(ctx context.Context, d *appsv1.Deployment, rel *slo
 		if err != nil {
 			return o, err
 		}
-		o.Deployment.StableHash = revs[rel.Spec.StableRevision]
-		o.Deployment.CanaryHash = revs[rel.Spec.CanaryRevision]
+		o.Deployment.StableHash = revs[rel.Spec.StableRevision].hash
+		o.Deployment.StableReady = revs[rel.Spec.StableRevision].ready
+		o.Deployment.CanaryHash = revs[rel.Spec.CanaryRevision].hash
 	}
 
 	canary, err := getOptional[*appsv1.Deployment](ctx, r.Client, types.NamespacedName{Namespace: ns, Name: CanaryName(rel.Spec.DeploymentName)}, &appsv1.Deployment{})

@@ -128,7 +128,7 @@ func world(w int32) *worldBuilder {
 			Exists: true, Generation: 2, Paused: true, Revision: canaryRev,
 			Stable: stableRev, Canary: canaryRev, Replicas: 4,
 			ObservedGeneration: 2, StatusReplicas: 4, UpdatedReplicas: 0, AvailableReplicas: 4,
-			StableHash: "hash-s",
+			StableHash: "hash-s", StableReady: 4,
 		},
 		Canary: Canary{Exists: true, Managed: true, Release: relName, Revision: canaryRev,
 			Replicas: replicasFor(4, w), Ready: replicasFor(4, w)},

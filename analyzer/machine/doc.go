@@ -26,8 +26,9 @@
 //   - Every widening waits for the canary to have ceil(stable*weight/100) ready pods (at least 1),
 //     bounded by the policy's canaryReadyTimeout from the step's start; past it the release rolls
 //     back. A narrowing writes the route first and shrinks the canary after.
-//   - A missing Service, route, or stable ReplicaSet holds the release and rolls it back after
-//     canaryReadyTimeout from the release's start. A Deployment of the canary's name that slogate
+//   - A missing Service, route, or stable ReplicaSet (or one without a ready pod, which a pin would
+//     leave without endpoints) holds the release and rolls it back after canaryReadyTimeout from
+//     the release's start. A Deployment of the canary's name that slogate
 //     did not make is never touched.
 //   - promote passes a pause (manual or timed) or an analysis; it does not skip the wait for ready
 //     canary pods. promote-full skips every remaining step; promotion still waits for a full-size

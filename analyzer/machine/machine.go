@@ -390,6 +390,10 @@ func (r *run) missing() (reason, message string) {
 		return ReasonRouteNotFound, fmt.Sprintf("no HTTPRoute names the stable Service %s", spec.StableService)
 	case o.Deployment.StableHash == "":
 		return ReasonStableNotFound, fmt.Sprintf("the Deployment has no ReplicaSet of the stable revision %s", spec.StableRevision)
+	case o.Deployment.StableReady == 0 && r.st.CanaryWeight < 100:
+		// Pinning the stable Service to a ReplicaSet without ready pods would leave it without
+		// endpoints.
+		return ReasonStableNotFound, fmt.Sprintf("the ReplicaSet of the stable revision %s has no ready pod", spec.StableRevision)
 	case o.Canary.Exists && !o.Canary.Managed:
 		return ReasonCanaryNameTaken, "a Deployment not managed by slogate already has the canary's name"
 	}

@@ -186,6 +186,13 @@ func TestNextSetup(t *testing.T) {
 			wantActions: []string{"WriteStatus", "Warning(CanaryNameTaken)"},
 			wantRequeue: poll,
 		},
+		"a stable ReplicaSet without ready pods is never pinned": {
+			release:     makeRelease().started(10 * time.Second).obj(),
+			obs:         world(0).noCanary().unpinned().unprepared().deployment(func(d *Deployment) { d.StableReady = 0 }).obs(),
+			want:        summary{Phase: progressing, Reason: ReasonStableNotFound},
+			wantActions: []string{"WriteStatus", "Warning(StableReplicaSetNotFound)"},
+			wantRequeue: poll,
+		},
 		"no ReplicaSet of the stable revision holds the release": {
 			release:     makeRelease().started(10 * time.Second).obj(),
 			obs:         world(0).deployment(func(d *Deployment) { d.StableHash = "" }).obs(),

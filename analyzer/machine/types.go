@@ -63,6 +63,8 @@ type Deployment struct {
 	// there is no such ReplicaSet.
 	StableHash string
 	CanaryHash string
+	// StableReady is how many pods of the stable ReplicaSet are ready.
+	StableReady int32
 }
 
 // Canary is what the machine needs of the canary Deployment.
