@@ -9,7 +9,7 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Keys of the serving Secret.
@@ -50,10 +50,10 @@ func parseMaterial(s *corev1.Secret) material {
 		m.previousCA = certs[0]
 	}
 	m.leaf = parseKeyPair(s.Data[TLSCertKey], s.Data[TLSKeyKey])
-	if v, err := strconv.ParseInt(s.Annotations[v1alpha1.CABundleSerialAnnotation], 10, 64); err == nil {
+	if v, err := strconv.ParseInt(s.Annotations[slogatev1alpha1.CABundleSerialAnnotation], 10, 64); err == nil {
 		m.serial = v
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[v1alpha1.ServingCertIssuedAtAnnotation]); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, s.Annotations[slogatev1alpha1.ServingCertIssuedAtAnnotation]); err == nil {
 		m.leafIssuedAt = t
 	}
 	return m
@@ -119,10 +119,10 @@ func (m *material) applyTo(s *corev1.Secret) {
 	set(PreviousCACertKey, prev)
 	set(TLSCertKey, leafCert)
 	set(TLSKeyKey, leafKey)
-	s.Annotations[v1alpha1.CABundleSerialAnnotation] = strconv.FormatInt(m.serial, 10)
+	s.Annotations[slogatev1alpha1.CABundleSerialAnnotation] = strconv.FormatInt(m.serial, 10)
 	if m.leafIssuedAt.IsZero() {
-		delete(s.Annotations, v1alpha1.ServingCertIssuedAtAnnotation)
+		delete(s.Annotations, slogatev1alpha1.ServingCertIssuedAtAnnotation)
 	} else {
-		s.Annotations[v1alpha1.ServingCertIssuedAtAnnotation] = m.leafIssuedAt.UTC().Format(time.RFC3339Nano)
+		s.Annotations[slogatev1alpha1.ServingCertIssuedAtAnnotation] = m.leafIssuedAt.UTC().Format(time.RFC3339Nano)
 	}
 }

@@ -222,7 +222,7 @@ func (r *Rotator) getSecret(ctx context.Context) (*corev1.Secret, error) {
 	case apierrors.IsAlreadyExists(err):
 		return nil, errRetry
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Errorf("Secret %s is missing and the webhook may not create it (manifests/self-managed creates it empty): %w", key, err)
+		return nil, fmt.Errorf("the serving Secret %s is missing and the webhook may not create it (manifests/self-managed creates it empty): %w", key, err)
 	default:
 		return nil, fmt.Errorf("creating Secret %s: %w", key, err)
 	}

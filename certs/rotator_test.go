@@ -29,7 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // cluster is a fake apiserver holding the serving Secret and both webhook configurations (two
@@ -163,10 +163,9 @@ func handshake(r *Rotator, bundle []byte, now time.Time) (*x509.Certificate, err
 	go func() { errc <- server.Handshake() }()
 	err := cl.Handshake()
 	if err != nil {
-		// Unblock the server side.
+		// Unblock the server side, and report its view of the failure too.
 		a.Close()
-		<-errc
-		return nil, err
+		return nil, errors.Join(err, <-errc)
 	}
 	if err := <-errc; err != nil {
 		return nil, err
@@ -195,7 +194,7 @@ func TestRotatorIssuesFromAnEmptySecret(t *testing.T) {
 	if _, ok := s.Data[PreviousCACertKey]; ok {
 		t.Errorf("Secret holds a previous CA right after issuing")
 	}
-	if diff := cmp.Diff("1", s.Annotations[v1alpha1.CABundleSerialAnnotation]); diff != "" {
+	if diff := cmp.Diff("1", s.Annotations[slogatev1alpha1.CABundleSerialAnnotation]); diff != "" {
 		t.Errorf("bundle serial (-want +got):\n%s", diff)
 	}
 	bundle := cl.mustOneBundle(t)
@@ -270,7 +269,7 @@ func TestRotatorRenewsTheServingCertificate(t *testing.T) {
 	if !bytes.Equal(after.Data[CACertKey], before.Data[CACertKey]) {
 		t.Errorf("CA changed on a serving-certificate renewal")
 	}
-	if diff := cmp.Diff(before.Annotations[v1alpha1.CABundleSerialAnnotation], after.Annotations[v1alpha1.CABundleSerialAnnotation]); diff != "" {
+	if diff := cmp.Diff(before.Annotations[slogatev1alpha1.CABundleSerialAnnotation], after.Annotations[slogatev1alpha1.CABundleSerialAnnotation]); diff != "" {
 		t.Errorf("bundle serial changed on a serving-certificate renewal (-want +got):\n%s", diff)
 	}
 	served, err := handshake(r, cl.mustOneBundle(t), cl.clock.Now())
@@ -367,7 +366,7 @@ func TestRotatorRollsTheCA(t *testing.T) {
 	if _, err := handshake(r, cl.mustOneBundle(t), cl.clock.Now()); err != nil {
 		t.Errorf("handshake after the roll: %v", err)
 	}
-	if diff := cmp.Diff("3", s.Annotations[v1alpha1.CABundleSerialAnnotation]); diff != "" {
+	if diff := cmp.Diff("3", s.Annotations[slogatev1alpha1.CABundleSerialAnnotation]); diff != "" {
 		t.Errorf("bundle serial after issue, stage and retire (-want +got):\n%s", diff)
 	}
 }

@@ -12,18 +12,18 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // bundleAnnotations reads the bundle serial and publication time of a webhook configuration;
 // missing or malformed values read as zero.
 func bundleAnnotations(obj client.Object) (int64, time.Time) {
 	a := obj.GetAnnotations()
-	serial, err := strconv.ParseInt(a[v1alpha1.CABundleSerialAnnotation], 10, 64)
+	serial, err := strconv.ParseInt(a[slogatev1alpha1.CABundleSerialAnnotation], 10, 64)
 	if err != nil {
 		serial = 0
 	}
-	publishedAt, err := time.Parse(time.RFC3339Nano, a[v1alpha1.CABundlePublishedAtAnnotation])
+	publishedAt, err := time.Parse(time.RFC3339Nano, a[slogatev1alpha1.CABundlePublishedAtAnnotation])
 	if err != nil {
 		publishedAt = time.Time{}
 	}
@@ -66,8 +66,8 @@ func bundlePatch(obj client.Object, bundle []byte, serial int64, now time.Time) 
 		ops = append(ops, op{Op: "add", Path: "/metadata/annotations", Value: map[string]string{}})
 	}
 	ops = append(ops,
-		op{Op: "add", Path: "/metadata/annotations/" + jsonPointerEscape(v1alpha1.CABundleSerialAnnotation), Value: strconv.FormatInt(serial, 10)},
-		op{Op: "add", Path: "/metadata/annotations/" + jsonPointerEscape(v1alpha1.CABundlePublishedAtAnnotation), Value: now.UTC().Format(time.RFC3339Nano)},
+		op{Op: "add", Path: "/metadata/annotations/" + jsonPointerEscape(slogatev1alpha1.CABundleSerialAnnotation), Value: strconv.FormatInt(serial, 10)},
+		op{Op: "add", Path: "/metadata/annotations/" + jsonPointerEscape(slogatev1alpha1.CABundlePublishedAtAnnotation), Value: now.UTC().Format(time.RFC3339Nano)},
 	)
 	n := 0
 	switch c := obj.(type) {

@@ -15,7 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/e2e/cluster"
 	"github.com/slogate/slogate/e2e/slogate"
 )
@@ -55,7 +55,7 @@ func TestPolicyEnforcedNamespace(t *testing.T) {
 			sawCanaryReady = true
 		}
 	})
-	if rel.Status.Phase != v1alpha1.PhaseSucceeded {
+	if rel.Status.Phase != slogatev1alpha1.PhaseSucceeded {
 		t.Fatalf("release ended %s (%s): %s", rel.Status.Phase, rel.Status.Reason, rel.Status.Message)
 	}
 	if !sawCanaryReady {
@@ -94,7 +94,7 @@ func TestClusterPolicyRefusesCanary(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), refusalTimeout)
 	defer cancel()
 	for inRelease == "" || inEvent == "" {
-		var rels v1alpha1.ReleaseList
+		var rels slogatev1alpha1.ReleaseList
 		if err := env.Client().List(ctx, &rels, client.InNamespace(ns)); err == nil {
 			for _, r := range rels.Items {
 				last = fmt.Sprintf("Release %s: phase %q reason %q message %q", r.Name, r.Status.Phase, r.Status.Reason, r.Status.Message)
@@ -137,7 +137,7 @@ func TestClusterPolicyRefusesCanary(t *testing.T) {
 // enforced are the labels of a namespace that opted in, under Pod Security "restricted" and the
 // cluster's e2e-workload-standards policy.
 var enforced = map[string]string{
-	v1alpha1.NamespaceOptInLabel:         v1alpha1.NamespaceOptInValue,
+	slogatev1alpha1.NamespaceOptInLabel:  slogatev1alpha1.NamespaceOptInValue,
 	"pod-security.kubernetes.io/enforce": "restricted",
 	"e2e.slogate.io/policy":              "enforced",
 }
@@ -186,12 +186,12 @@ func getDeployment(t *testing.T, ns, name string) (*appsv1.Deployment, error) {
 
 // mustReleaseEnds waits for a Release in ns to reach a terminal phase, calling observe at every
 // poll, and returns it.
-func mustReleaseEnds(t *testing.T, ns string, observe func(context.Context)) *v1alpha1.Release {
+func mustReleaseEnds(t *testing.T, ns string, observe func(context.Context)) *slogatev1alpha1.Release {
 	t.Helper()
-	var done *v1alpha1.Release
+	var done *slogatev1alpha1.Release
 	cluster.MustPoll(t, releaseTimeout, "the release in "+ns+" to end", func(ctx context.Context) (bool, error) {
 		observe(ctx)
-		var rels v1alpha1.ReleaseList
+		var rels slogatev1alpha1.ReleaseList
 		if err := env.Client().List(ctx, &rels, client.InNamespace(ns)); err != nil {
 			return false, err
 		}

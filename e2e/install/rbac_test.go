@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/certs"
 )
 
@@ -85,7 +85,7 @@ var subresources = map[string]bool{"status": true, "scale": true, "exec": true, 
 // ValidatingAdmissionPolicy slogate-analyzer-scope keeps its writes in opted-in namespaces.
 func TestRBAC(t *testing.T) {
 	mustInstalled(t)
-	opted := env.MustCreateNamespace(t, "", map[string]string{v1alpha1.NamespaceOptInLabel: v1alpha1.NamespaceOptInValue}).Name
+	opted := env.MustCreateNamespace(t, "", map[string]string{slogatev1alpha1.NamespaceOptInLabel: slogatev1alpha1.NamespaceOptInValue}).Name
 	plain := env.MustCreateNamespace(t, "", nil).Name
 
 	type ask struct {

@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/certs"
 	"github.com/slogate/slogate/e2e/cluster"
 )
@@ -26,7 +26,7 @@ import (
 //go:embed selfmanaged_rotation.yaml
 var rotationYAML string
 
-var optIn = map[string]string{v1alpha1.NamespaceOptInLabel: v1alpha1.NamespaceOptInValue}
+var optIn = map[string]string{slogatev1alpha1.NamespaceOptInLabel: slogatev1alpha1.NamespaceOptInValue}
 
 func renderRotation(t *testing.T, seq int) []byte {
 	t.Helper()
@@ -74,8 +74,8 @@ func TestSelfManagedCertificates(t *testing.T) {
 			lastErr = err
 			return false, nil
 		}
-		if _, ok := d.Spec.Template.Labels[v1alpha1.RevisionLabel]; !ok {
-			return false, fmt.Errorf("a create in an opted-in namespace was admitted without %s: the mutating webhook was not called", v1alpha1.RevisionLabel)
+		if _, ok := d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]; !ok {
+			return false, fmt.Errorf("a create in an opted-in namespace was admitted without %s: the mutating webhook was not called", slogatev1alpha1.RevisionLabel)
 		}
 		admitted = time.Since(start)
 		return true, nil

@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/e2e/cluster"
 )
 
@@ -65,7 +65,7 @@ func mustWaitAdmitting(t *testing.T, ns string) {
 		if err := env.Client().Create(ctx, d, client.DryRunAll); err != nil {
 			return false, nil
 		}
-		_, ok := d.Spec.Template.Labels[v1alpha1.RevisionLabel]
+		_, ok := d.Spec.Template.Labels[slogatev1alpha1.RevisionLabel]
 		return ok, nil
 	})
 }
