@@ -1,17 +1,22 @@
 package webhook
 
 import (
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 	"github.com/slogate/slogate/internal/revision"
 )
+
+// The handlers log through controller-runtime; tests discard it.
+func init() { ctrl.SetLogger(logr.Discard()) }
 
 const (
 	testNamespace = "shop"
