@@ -128,14 +128,14 @@ func run() error {
 			}
 			return withEnv(func(ctx context.Context, e *env, s *section) error { return runAdmission(ctx, o.admission, e, s) })(ctx, s)
 		}},
+		{"apply", "kubectl apply through the real API server", withEnv(func(ctx context.Context, e *env, s *section) error {
+			return runApply(ctx, e, o.applyCount, s)
+		})},
 		{"rollback", "Time to rollback", withEnv(func(ctx context.Context, e *env, s *section) error {
 			return runRollback(ctx, e, o.rollback, s)
 		})},
 		{"scale", "One analyzer, many releases", withEnv(func(ctx context.Context, e *env, s *section) error {
 			return runScale(ctx, e, o.scale, s)
-		})},
-		{"apply", "kubectl apply through the real API server", withEnv(func(ctx context.Context, e *env, s *section) error {
-			return runApply(ctx, e, o.applyCount, s)
 		})},
 	}
 	for _, st := range steps {
@@ -145,9 +145,11 @@ func run() error {
 		s := &section{title: st.title, command: sectionCommand(st.name)}
 		rep.sections = append(rep.sections, s)
 		begin := time.Now()
+		load := loadNow()
 		fmt.Fprintf(os.Stderr, "bench: %s\n", st.title)
 		s.err = st.run(ctx, s)
 		s.took = time.Since(begin)
+		s.setup = append(s.setup, fmt.Sprintf("Load average (1 min) of the machine when the section started: %s, when it ended: %s.", load, loadNow()))
 		if s.err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", st.name, s.err)
 		}
