@@ -292,6 +292,9 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 			"routes from the API server and writing the Release status, so the reconcile latency above times the releases due at once bounds the wait.",
 			waits.max.Seconds(), steadyWaits.max.Seconds(), (waits.max - cfg.Interval).Seconds(), 100*(waits.max.Seconds()/cfg.Interval.Seconds()-1), cfg.Interval)
 	}
+	s.note("The grouped path evaluates a query at the start of its interval bucket (the clock truncated to the interval) and shares the answer: "+
+		"a release measured late in a bucket is judged on data up to one interval (%s) old. That is the price of one query per template; the "+
+		"time-to-rollback section uses per-release queries, which are evaluated when the measurement is taken.", cfg.Interval)
 	if hwm*1024 >= scaleGoalRSS {
 		s.note("**Goal missed:** peak RSS %.0f MiB is %.0f MiB over 256 MiB.", float64(hwm)/1024, float64(hwm)/1024-256)
 	}

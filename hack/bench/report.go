@@ -62,8 +62,20 @@ func (r *report) markdown(w io.Writer) {
 		r.started.UTC().Format("2006-01-02 15:04:05 UTC"), r.finished.UTC().Format("15:04:05 UTC"), r.finished.Sub(r.started).Round(time.Second))
 	p("Machine: %d cores (%s), %s, Linux %s; load average %s when the run started. Everything below — the\n", r.machine.Cores, r.machine.CPU, r.machine.Go, r.machine.Kernel, r.machine.Load)
 	p("load generators, the control plane, Prometheus, the demo apps and slogate itself — shares these cores.\n\n")
-	p("Each row gives the median over its repetitions and their spread (min–max, n = repetitions), the\n")
-	p("command that reruns it and the machine it ran on.\n\n")
+	p("Each row gives the median over its repetitions and their spread (min–max, n = repetitions, unless the\n")
+	p("row says otherwise), the command that reruns it and the machine it ran on.\n\n")
+	p("## Goals\n\n| section | measurement | result | goal | met |\n|---|---|---|---|---|\n")
+	for _, s := range r.sections {
+		for _, row := range s.rows {
+			if row.goal != "" && row.met != "" {
+				p("| %s | %s | %s | %s | %s |\n", s.title, row.what, row.median, row.goal, row.met)
+			}
+		}
+		if s.err != nil {
+			p("| %s | the section did not finish | – | – | **no** |\n", s.title)
+		}
+	}
+	p("\n")
 	for _, s := range r.sections {
 		p("## %s\n\n", s.title)
 		for _, l := range s.setup {
