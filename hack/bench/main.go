@@ -188,12 +188,18 @@ func commandLine() string {
 	return strings.Join(args, " ")
 }
 
-// sectionCommand reruns one section with the flags of this run.
+// sectionCommand reruns one section with the flags of this run that concern it.
 func sectionCommand(name string) string {
+	prefixes := map[string][]string{
+		"admission": {"admission-"}, "apply": {"apply-"}, "rollback": {"rollback-", "healthy-"}, "scale": {"scale-"},
+	}[name]
 	args := []string{"go run ./hack/bench", "--only=" + name}
 	for _, a := range os.Args[1:] {
-		if !strings.HasPrefix(a, "--only") && !strings.HasPrefix(a, "-only") && !strings.HasPrefix(a, "--out") && !strings.HasPrefix(a, "-out") {
-			args = append(args, a)
+		flagName := strings.TrimLeft(a, "-")
+		for _, p := range prefixes {
+			if strings.HasPrefix(flagName, p) {
+				args = append(args, a)
+			}
 		}
 	}
 	return strings.Join(args, " ")
