@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -118,8 +119,15 @@ func TestDemoLookAround(t *testing.T) {
 		}
 		for _, q := range exprs {
 			// Every panel must show data after a demo run: its series exist.
-			if n := mustQuery(t, prom, grafanaVars.Replace(q.expr)); n == 0 {
+			res := mustQuery(t, prom, grafanaVars.Replace(q.expr))
+			if len(res) == 0 {
 				t.Errorf("panel %q: %s returned no series", q.panel, q.expr)
+			}
+			// The counts say what the demo did: one release promoted, one rolled back, none live.
+			if want, ok := map[string]float64{"Promotions": 1, "Rollbacks": 1, "Live releases": 0}[q.panel]; ok {
+				if len(res) != 1 || res[0] != want {
+					t.Errorf("panel %q shows %v, want %v", q.panel, res, want)
+				}
 			}
 		}
 	})
@@ -134,7 +142,7 @@ func TestDemoLookAround(t *testing.T) {
 			t.Fatalf("found %d queries in docs/metrics.md", len(qs))
 		}
 		for _, q := range qs {
-			mustQuery(t, prom, q)
+			_ = mustQuery(t, prom, q) // valid: Prometheus evaluates it; some have no series after a demo
 		}
 	})
 
@@ -326,9 +334,9 @@ func markdownQueries(md string) []string {
 	return out
 }
 
-// mustQuery runs an instant query against Prometheus's HTTP API and returns the number of series
-// (or 1 for a scalar); a query Prometheus refuses fails the test.
-func mustQuery(t *testing.T, prom, q string) int {
+// mustQuery runs an instant query against Prometheus's HTTP API and returns the value of each
+// series (one value for a scalar); a query Prometheus refuses fails the test.
+func mustQuery(t *testing.T, prom, q string) []float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), httpTimeout)
 	defer cancel()
@@ -354,15 +362,43 @@ func mustQuery(t *testing.T, prom, q string) int {
 	}
 	if res.Status != "success" {
 		t.Errorf("query %q: %s", q, res.Error)
-		return 0
+		return nil
 	}
-	if res.Data.ResultType == "scalar" {
-		return 1
+	var values []float64
+	switch res.Data.ResultType {
+	case "scalar":
+		var sample [2]any
+		if err := json.Unmarshal(res.Data.Result, &sample); err != nil {
+			t.Fatalf("query %q: %v", q, err)
+		}
+		values = append(values, parseSampleValue(t, sample[1]))
+	case "vector":
+		var series []struct {
+			Value [2]any `json:"value"`
+		}
+		if err := json.Unmarshal(res.Data.Result, &series); err != nil {
+			t.Fatalf("query %q: %v", q, err)
+		}
+		for _, s := range series {
+			values = append(values, parseSampleValue(t, s.Value[1]))
+		}
+	default:
+		t.Errorf("query %q: result type %s, want a vector or a scalar", q, res.Data.ResultType)
 	}
-	var series []json.RawMessage
-	if err := json.Unmarshal(res.Data.Result, &series); err != nil {
-		t.Fatalf("query %q: %v", q, err)
+	t.Logf("%v: %s", values, strings.Join(strings.Fields(q), " "))
+	return values
+}
+
+// parseSampleValue reads the string value of a sample of Prometheus's HTTP API.
+func parseSampleValue(t *testing.T, v any) float64 {
+	t.Helper()
+	s, ok := v.(string)
+	if !ok {
+		t.Fatalf("sample value %v is not a string", v)
 	}
-	t.Logf("%d series: %s", len(series), strings.Join(strings.Fields(q), " "))
-	return len(series)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("sample value %q: %v", s, err)
+	}
+	return f
 }
