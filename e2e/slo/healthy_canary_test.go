@@ -11,7 +11,7 @@ import (
 // TestHealthyCanaryPromoted: a new image whose pods answer every request in about 50 ms passes both
 // analyses (slo.yaml) and is promoted 5 -> 25 -> 50 -> 100. Each analysis step holds at least
 // count (2) Successful measurements of each template, with the values the demo-app's behaviour
-// makes: 100 % success and a p95 of about 74 ms. Each recorded query selects the canary revision
+// makes: 100 % success and a p95 of about 74 ms (more on a busy machine, but under the SLO's 350). Each recorded query selects the canary revision
 // in this namespace, and Prometheus answers it with the recorded value when asked again.
 func TestHealthyCanaryPromoted(t *testing.T) {
 	t.Parallel()
@@ -55,10 +55,17 @@ func TestHealthyCanaryPromoted(t *testing.T) {
 	p95 := measurements(rel, "latency-p95", slogatev1alpha1.VerdictSuccessful)
 	mustValuesWithin(t, rate, 100, 100)
 	// 50 ms of base latency with 10 % jitter falls in the 50-75 ms bucket: histogram_quantile
-	// interpolates to about 74 ms.
-	mustValuesWithin(t, p95, 50, 100)
-	for _, m := range append(rate, p95...) {
-		mustReproduce(t, s.prom, m, 0.1)
+	// interpolates to about 74 ms on an idle machine. A busy one adds its scheduling delays (up to
+	// 200 ms seen here with a load average of 15 on 2 cores), so the upper bound is the SLO itself.
+	mustValuesWithin(t, p95, 50, 350)
+	// The recorded query, sent again at the recorded time, gives the recorded value: exactly for the
+	// success rate (no errors at all), roughly for a p95 taken from the slowest tenth of a few
+	// hundred requests, where one scrape more or less in the window shows.
+	for _, m := range rate {
+		mustReproduce(t, s.prom, m, 0.001)
+	}
+	for _, m := range p95 {
+		mustReproduce(t, s.prom, m, 0.3)
 	}
 	if len(rate) > 0 && len(p95) > 0 {
 		t.Logf("measurements: %d success-rate (e.g. %s %%), %d latency-p95 (e.g. %s ms)", len(rate), rate[0].Value, len(p95), p95[0].Value)

@@ -36,8 +36,9 @@ func TestSlowCanaryRolledBack(t *testing.T) {
 			t.Errorf("a Failed measurement at step %d, %d %%; want the first analysis (step 2) at 5 %%", m.Step, m.Weight)
 		}
 	}
-	// 350 ms (+ up to 10 % jitter) falls in the 350-400 ms bucket: about 398 ms.
-	mustValuesWithin(t, failed, 350, 450)
+	// 350 ms (+ up to 10 % jitter) falls in the 350-400 ms bucket: about 398 ms, more on a busy
+	// machine.
+	mustValuesWithin(t, failed, 350, 700)
 	if len(failed) > 0 {
 		t.Logf("failing measurement: value %s ms, message %q", failed[len(failed)-1].Value, failed[len(failed)-1].Message)
 	}

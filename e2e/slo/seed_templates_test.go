@@ -68,9 +68,10 @@ func TestSeedTemplatesDriveARelease(t *testing.T) {
 			t.Errorf("Successful %s measurements at steps %v, want both analyses (steps 2 and 5)", tpl, steps)
 		}
 	}
-	// Stable and canary alike answer every request, in about 50 ms.
+	// Stable and canary alike answer every request, in about 50 ms (a p95 of about 74 ms when the
+	// machine is idle).
 	mustValuesWithin(t, measurements(rel, "success-rate-check", slogatev1alpha1.VerdictSuccessful), 100, 100)
-	mustValuesWithin(t, measurements(rel, "latency-p95-check", slogatev1alpha1.VerdictSuccessful), 50, 100)
+	mustValuesWithin(t, measurements(rel, "latency-p95-check", slogatev1alpha1.VerdictSuccessful), 50, 350)
 	// The record, with when the route took each weight and when Prometheus was asked: a grouped
 	// query is evaluated at the start of its interval, which may be before the step began.
 	for _, m := range rel.Status.Measurements {
