@@ -147,6 +147,9 @@ func runRollback(ctx context.Context, e *env, cfg rollbackConfig, s *section) er
 			}
 		}
 	}
+	if len(ttr) < cfg.failing {
+		s.note("%d of %d failing releases have no time to rollback: the route was not seen with canary traffic and back at stable.", cfg.failing-len(ttr), cfg.failing)
+	}
 	s.add(row{what: fmt.Sprintf("time to rollback (%d failing canaries at %.0f %% errors)", cfg.failing, 100*cfg.failingErrors),
 		median: fmt.Sprintf("%.1f s", ttr.median()), spread: spread(ttr, "%.1f", " s"),
 		goal: "as early as the data allows", met: ""})
@@ -282,6 +285,12 @@ func release(ctx context.Context, e *env, cfg rollbackConfig, w *weightWatch, r 
 			}
 		}
 		return false, nil
+	})
+	// The phase is recorded after the route write (traffic first): give the route reader, which
+	// polls every 100 ms, the time to see the route back at stable.
+	_ = pollUntil(ctx, 5*time.Second, func(context.Context) (bool, error) {
+		on, off := w.times(r.ns)
+		return on.IsZero() || !off.IsZero(), nil
 	})
 	r.canaryOn, r.stableAgain = w.times(r.ns)
 	var weights []string
