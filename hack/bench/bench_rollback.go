@@ -87,7 +87,8 @@ func runRollback(ctx context.Context, e *env, cfg rollbackConfig, s *section) er
 			"minRequests %d canary requests in the window (fewer: Inconclusive, tolerated 20 times), failureLimit 1 (the second failed "+
 			"measurement rolls back), count %d (successes to pass).", cfg.Window, cfg.Interval, cfg.MinRequests, cfg.Count),
 		fmt.Sprintf("Time to rollback: from the first moment the route sends the canary traffic (its pods are ready before: the analyzer waits for them) "+
-			"to the first moment the route is back at 100 %% stable, both read from the API every 100 ms. "+
+			"to the first moment the route is back at 100 %% stable, both read from the API every 100 ms. The split below uses the Releases' measurement "+
+			"times, which the API stores in whole seconds (±1 s). "+
 			"%d failing releases, then %d healthy ones, %d at a time, concurrently in one analyzer: honest because each has its own namespace, "+
 			"Deployment, route and demo-apps, and the analyzer runs releases concurrently anyway (--concurrency 4); the shared cores make each a little slower.",
 			cfg.failing, cfg.healthy, cfg.batch),
