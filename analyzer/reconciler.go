@@ -24,7 +24,6 @@ import (
 	"github.com/slogate/slogate/analyzer/policy"
 	"github.com/slogate/slogate/analyzer/traffic"
 	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
-	"github.com/slogate/slogate/internal/revision"
 )
 
 // DeploymentNameField indexes Releases by spec.deploymentName.
@@ -269,7 +268,3 @@ func (r *Reconciler) event(d *appsv1.Deployment, rel *slogatev1alpha1.Release, e
 		r.Recorder.Eventf(rel, relatedD, typ, e.Reason, "Release", "%s", e.Message)
 	}
 }
-
-// TemplateRevision is the slogate revision of a Deployment's pod template (exported for tests and
-// the command line).
-func TemplateRevision(d *appsv1.Deployment) string { return revision.Of(&d.Spec.Template) }
