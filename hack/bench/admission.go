@@ -121,6 +121,8 @@ type attackResult struct {
 	throughput float64
 	// server and client are the CPU the webhook process and this process (the load generator) used.
 	server, client *cpuMeter
+	// load is the machine's 1-minute load average at the end of the run.
+	load string
 }
 
 func (r attackResult) p(q float64) time.Duration { return exactQuantile(r.latencies, q) }
@@ -187,6 +189,7 @@ func attack(ctx context.Context, srv admissionTarget, cases []reviewCase, rate i
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
+	res.load = loadNow()
 	slices.Sort(res.latencies)
 	for _, l := range res.byCase {
 		slices.Sort(l)

@@ -115,6 +115,11 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 		s.add(row{what: label + ": server CPU", median: fmt.Sprintf("%.2f cores", srvCores.median()), spread: spread(srvCores, "%.2f", " cores")})
 		s.add(row{what: label + ": server CPU per request", median: fmt.Sprintf("%.0f µs", cpuPerReq.median()), spread: spread(cpuPerReq, "%.0f", " µs")})
 		s.add(row{what: label + ": load generator CPU", median: fmt.Sprintf("%.2f cores", cliCores.median()), spread: spread(cliCores, "%.2f", " cores")})
+		var loads []string
+		for _, r := range rs {
+			loads = append(loads, r.load)
+		}
+		s.add(row{what: label + ": machine load average after each run", median: strings.Join(loads, ", "), spread: fmt.Sprintf("%d cores", describeMachine().Cores)})
 		if errs > 0 {
 			s.note("At %s req/s, %d of %d requests failed; the first: `%s`.", thousands(rate), errs, total, oneLine(firstErr))
 		}
