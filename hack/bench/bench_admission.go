@@ -120,6 +120,11 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 			loads = append(loads, r.load)
 		}
 		s.add(row{what: label + ": machine load average after each run", median: strings.Join(loads, ", "), spread: fmt.Sprintf("%d cores", describeMachine().Cores)})
+		if thr.median() < 0.95*float64(rate) {
+			s.note("**Saturated at %s req/s:** the server answered %.0f requests/s (median of the runs) of the %s offered, using %.2f cores while the load "+
+				"generator used %.2f: requests queue, so the latencies at this rate are queueing time, and those still waiting after vegeta's 10 s timeout count as errors.",
+				thousands(rate), thr.median(), thousands(rate), srvCores.median(), cliCores.median())
+		}
 		if errs > 0 {
 			s.note("At %s req/s, %d of %d requests failed; the first: `%s`.", thousands(rate), errs, total, oneLine(firstErr))
 		}
