@@ -11,7 +11,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/slogate/slogate/api/v1alpha1"
+	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
 // Outcome of an analysis step so far.
@@ -32,9 +32,9 @@ const (
 type Request struct {
 	// Release as stored; Status.Metrics holds the counters of this step so far (empty at its start),
 	// Status.StepStartedAt when it started, Status.CanaryWeight the weight under test.
-	Release *v1alpha1.Release
+	Release *slogatev1alpha1.Release
 	// Step is the analysis step being run (Release.Spec.Steps[StepIndex].Analysis).
-	Step *v1alpha1.AnalysisStep
+	Step *slogatev1alpha1.AnalysisStep
 	// Now is the time of the call.
 	Now time.Time
 }
@@ -43,9 +43,9 @@ type Request struct {
 type Result struct {
 	Outcome Outcome
 	// Measurements taken in this call, to append to the Release status.
-	Measurements []v1alpha1.Measurement
+	Measurements []slogatev1alpha1.Measurement
 	// Metrics are the counters of this step after this call (every metric of every template).
-	Metrics []v1alpha1.MetricStatus
+	Metrics []slogatev1alpha1.MetricStatus
 	// Message says why, in a sentence a user can act on (which metric, which value, which limit).
 	Message string
 	// RequeueAfter is when the step should be looked at again (the next metric due).
