@@ -35,7 +35,7 @@ func (p *printer) summary(res *result, e *env, total time.Duration) {
 	line("kubectl slogate list -A")
 	line("kubectl slogate status %s -n %s", deployment, namespace)
 	line("kubectl get deployments,services,httproutes,releases -n %s", namespace)
-	line("kubectl slogate preview -n %s -f %s    # what applying v2 again would do", namespace, relPath(e.file(versionFile(2))))
+	line("kubectl apply -n %s -f %s    # v2 again: the hold on v3 ends at once", namespace, relPath(e.file(versionFile(2))))
 	b.WriteString("\n")
 	line("Prometheus:       %s  (demo-app series, and slogate's own: slogate_release_phase, slogate_analysis_measurements_total, ...)", e.prom.Address())
 	line("slogate metrics:  analyzer %s, webhook %s", e.analyzerMetrics, e.webhookMetrics)
