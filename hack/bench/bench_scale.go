@@ -262,7 +262,8 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 	s.add(row{what: "releases live in one analyzer", median: fmt.Sprintf("%d", live), spread: fmt.Sprintf("%d rolled back, %d analysed before the window", rolledBack, analysing),
 		goal: thousands(cfg.releases), met: metGoal(live >= cfg.releases)})
 	s.add(row{what: "setup: Deployments, Services, routes created → all available", median: fmt.Sprintf("%.0f s", ready.Seconds()), spread: fmt.Sprintf("created in %.0f s", created.Seconds())})
-	s.add(row{what: "start: image updates sent → every release measured once", median: fmt.Sprintf("%.0f s", ramp.Seconds()), spread: fmt.Sprintf("updates sent in %.0f s", triggered.Seconds())})
+	s.add(row{what: "start: image updates sent → every release measured once", median: fmt.Sprintf("%.0f s", ramp.Seconds()),
+		spread: fmt.Sprintf("updates sent in %.0f s; %.1f releases started per second", triggered.Seconds(), float64(analysing)/ramp.Seconds())})
 	s.add(row{what: "reconcile latency p50 (steady, per interval)", median: fmt.Sprintf("%.1f ms", msS(recP50).median()), spread: spread(msS(recP50), "%.1f", " ms")})
 	s.add(row{what: "reconcile latency p99 (steady, per interval)", median: fmt.Sprintf("%.1f ms", msS(recP99).median()), spread: spread(msS(recP99), "%.1f", " ms")})
 	s.add(row{what: "reconciles per interval (steady)", median: fmt.Sprintf("%.0f", recN.median()), spread: spread(recN, "%.0f", "")})
@@ -289,14 +290,26 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 		s.note("**Goal missed:** a release waited up to %.0f s for a measurement that was due (%.0f s in the steady window), %.0f s (%.0f %%) more than the %s interval. "+
 			"A wait is the time from when a metric was due (the step's start for the first measurement, the last measurement plus the interval after that) "+
 			"to when the analyzer took it; the analyzer works its queue with --concurrency 4 reconciles at a time, each reading the Deployment, the Release and the "+
-			"routes from the API server and writing the Release status, so the reconcile latency above times the releases due at once bounds the wait.",
+			"routes from the API server and writing the Release status, so the reconcile latency above times the releases due at once bounds the wait. "+
+			"While releases are starting, the same queue holds their setup work (canary Deployment, Service pins, route weights: several reconciles each), "+
+			"and the analyses already due wait behind it.",
 			waits.max.Seconds(), steadyWaits.max.Seconds(), (waits.max - cfg.Interval).Seconds(), 100*(waits.max.Seconds()/cfg.Interval.Seconds()-1), cfg.Interval)
 	}
 	s.note("The grouped path evaluates a query at the start of its interval bucket (the clock truncated to the interval) and shares the answer: "+
 		"a release measured late in a bucket is judged on data up to one interval (%s) old. That is the price of one query per template; the "+
 		"time-to-rollback section uses per-release queries, which are evaluated when the measurement is taken.", cfg.Interval)
+	if recN.median() > 1.5*float64(live) {
+		s.note("Reconciles per interval: %.0f for %d live releases, %.1f per release, where one measurement per metric is due per interval: "+
+			"each measurement writes the Release status, and the analyzer's watch on Releases enqueues the release again for its own write.",
+			recN.median(), live, recN.median()/float64(max(live, 1)))
+	}
+	counts := clusterObjectCounts(ctx, e)
 	if hwm*1024 >= scaleGoalRSS {
-		s.note("**Goal missed:** peak RSS %.0f MiB is %.0f MiB over 256 MiB.", float64(hwm)/1024, float64(hwm)/1024-256)
+		s.note("**Goal missed:** peak RSS %.0f MiB is %.0f MiB (%.0f %%) over 256 MiB. What bounds it: the analyzer's informers hold every object of the kinds it "+
+			"watches or reads through its cached client, cluster-wide, whether or not a release uses it (%s at the end of the run), and each Release's status "+
+			"carries up to 64 measurements with their query text.", float64(hwm)/1024, float64(hwm)/1024-256, 100*(float64(hwm)/1024/256-1), counts)
+	} else {
+		s.note("Objects in the cluster at the end of the run, which the analyzer's informers may hold: %s.", counts)
 	}
 	if math.Round(queries.max()) > float64(cfg.templates) {
 		s.note("**Goal missed:** %.1f queries in an interval for %d grouped templates (%.1f per template). The grouped path sends one query per "+
@@ -471,4 +484,23 @@ func takeScaleSnapshot(ctx context.Context, e *env, pid int) (scaleSnapshot, err
 		return snap, err
 	}
 	return snap, nil
+}
+
+// clusterObjectCounts counts, by metadata only, the objects of the kinds a release engine
+// caches.
+func clusterObjectCounts(ctx context.Context, e *env) string {
+	var parts []string
+	for _, k := range []struct{ kind, apiVersion string }{
+		{"Deployment", "apps/v1"}, {"ReplicaSet", "apps/v1"}, {"Pod", "v1"}, {"Service", "v1"},
+		{"HTTPRoute", "gateway.networking.k8s.io/v1"}, {"Release", "slogate.io/v1alpha1"},
+	} {
+		list := &metav1.PartialObjectMetadataList{}
+		list.APIVersion, list.Kind = k.apiVersion, k.kind+"List"
+		if err := e.c.Client().List(ctx, list); err != nil {
+			parts = append(parts, fmt.Sprintf("%s: %v", k.kind, err))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %ss", thousands(len(list.Items)), k.kind))
+	}
+	return strings.Join(parts, ", ")
 }

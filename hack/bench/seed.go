@@ -62,5 +62,5 @@ func ratio(a, b float64) string {
 	if math.IsNaN(b) || b <= 0 {
 		return "against"
 	}
-	return fmt.Sprintf("%.0f× ", a/b)
+	return fmt.Sprintf("%.0f×", a/b)
 }
