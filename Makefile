@@ -92,8 +92,8 @@ verify: generate manifests ## Regenerate code and manifests and fail if the tree
 $(if $(filter demo,$(MAKECMDGOALS)),$(info demo: building the local control plane, slogate and Prometheus first when needed (about 11 minutes the first time, seconds after that); then the demo takes about 2 minutes))
 .PHONY: demo
 demo: e2e-tools build prometheus ## Start a local cluster with slogate and walk through a canary release.
-	@if [ ! -d hack/demo ]; then echo "demo: hack/demo does not exist yet" >&2; exit 1; fi
-	$(GO) run ./hack/demo
+	@$(GO) build -o $(BIN)/demo ./hack/demo
+	$(BIN)/demo $(DEMOFLAGS)
 
 .PHONY: cluster
 cluster: e2e-tools ## Start a bare local control plane (with slogate's CRDs) until Ctrl-C; prints its KUBECONFIG.
