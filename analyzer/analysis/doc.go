@@ -25,8 +25,15 @@
 // # Measurements
 //
 // Each metric is measured when due: first at StepStartedAt + initialDelay, then every interval
-// (default 1m) after LastMeasuredAt. Metrics that already passed keep being measured while the
-// step runs, so a metric that degrades while another is still pending is seen. One measurement:
+// (default 1m) after LastMeasuredAt. Due means that the time the metric's queries would be
+// evaluated at (the time their value refers to) is at or after that time, not merely the time of
+// the call: a value from before the step began is not a measurement of the step, whichever
+// release's call obtained it (see grouped queries below). A measurement's Time and the metric's
+// LastMeasuredAt are that evaluation time. Note that a query's window may still reach back before
+// the step (a 5m window evaluated 1 s into the step is mostly the previous weight's traffic): to
+// judge only the step's own traffic, set initialDelay to at least the window. Metrics that
+// already passed keep being measured while the step runs, so a metric that degrades while another
+// is still pending is seen. One measurement:
 //
 //   - the minRequests query first, if any: a value below minRequests.count is Inconclusive (the
 //     metric's query is not sent); any Error of this query is Error, never Inconclusive. Write
@@ -42,7 +49,8 @@
 //     neither fails `result[0] >= 99` nor contradicts the message.
 //
 // A measurement records the query as sent (the minRequests query when that one decided), the
-// value, verdict, message (naming template/metric, value and condition), time, weight and step.
+// value, verdict, message (naming template/metric, value and condition), evaluation time, weight
+// and step.
 // The engine appends them with AppendMeasurements, which keeps at most v1alpha1.MaxMeasurements:
 // it drops the oldest Successful measurements first, then the oldest other ones, and keeps the
 // latest measurement of each metric at each step (the one that passed, failed or errored out the
@@ -67,10 +75,22 @@
 // api/prometheus/v1 client per address (the template's address, else the default given to New).
 // A query template that renders the same text for every release (it names none of .Namespace,
 // .App, .Revision, .StableRevision; this is detected by rendering it for two different releases,
-// so there is no API field to opt in) is a grouped query: it is sent once per (address, query,
-// interval bucket) for every release that uses it, evaluated at the start of the bucket, with one
-// flight for concurrent callers and the error shared too (a Prometheus that is down costs one
-// timeout per interval, not one per release). Each release takes from the result the sample whose
+// so there is no API field to opt in) is a grouped query: it is evaluated only at interval
+// boundaries (the clock truncated to the metric's interval) and sent once per (address, query,
+// boundary) for every release that uses it, with one flight for concurrent callers and the error
+// shared too (a Prometheus that is down costs one timeout per interval, not one per release). A
+// metric with a grouped query evaluates all its queries at the boundary. A release is measured on
+// a boundary's answer only if the boundary is at or after its due time (StepStartedAt +
+// initialDelay at first); a release whose step began after the last boundary is not due yet and
+// is requeued to the next one. Cost: at most one query per grouped query text, address and
+// interval, whatever the number of releases (none in an interval where no release is due), and
+// never an extra query for a step that starts late. Price: a step's first measurement waits for
+// the first boundary at or after its due time, up to one interval longer than a per-release query
+// would (up to a minute per analysis step at the seed's 1m interval), and later measurements fall
+// on boundaries one interval apart. The alternative, a fresh evaluation at the call's time for a
+// step that began after the last one, shared with later callers, was not chosen: releases whose
+// steps start at different moments would each force one, up to one query per release per interval,
+// the cost the grouped path exists to avoid. Each release takes from the result the sample whose
 // slogate_io_revision (and namespace and app, where present) are its own: write such a query as
 // `sum by (namespace, app, slogate_io_revision) (...)`. No sample for the release is Error (in a
 // minRequests query: zero requests, so Inconclusive). A result without slogate_io_revision labels

@@ -72,9 +72,15 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 
 	now := req.Now
 	stepStarted := rel.Status.StepStartedAt.Time
+	// A metric is due when the time its queries would be evaluated at is at or after its next due
+	// time: a value from before the step began (plus initialDelay), or from within an interval of
+	// the last measurement, is not a measurement of this step. For a grouped query the evaluation
+	// time is the last interval boundary, so a step that began after it waits for the next one.
 	var due []int
+	at := make([]time.Time, len(runs))
 	for i, r := range runs {
-		if !now.Before(nextDue(r.metric, &statuses[i], stepStarted)) {
+		at[i] = r.evaluationTime(now)
+		if !at[i].Before(nextDue(r.metric, &statuses[i], stepStarted)) {
 			due = append(due, i)
 		}
 	}
@@ -86,7 +92,7 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			observations[i] = runs[i].measure(ctx, now)
+			observations[i] = runs[i].measure(ctx, at[i])
 		})
 	}
 	wg.Wait()
@@ -96,8 +102,8 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 	for _, i := range due {
 		o := observations[i]
 		countMeasurement(o.verdict)
-		statuses[i] = record(statuses[i], o.verdict, limitsOf(runs[i].metric), now)
-		measurements = append(measurements, runs[i].toMeasurement(o, now, stepIndex, rel.Status.CanaryWeight))
+		statuses[i] = record(statuses[i], o.verdict, limitsOf(runs[i].metric), o.at)
+		measurements = append(measurements, runs[i].toMeasurement(o, stepIndex, rel.Status.CanaryWeight))
 		last[i] = &measurements[len(measurements)-1]
 	}
 
@@ -109,7 +115,7 @@ func (g *Gate) Analyze(ctx context.Context, req gate.Request) (gate.Result, erro
 			if statuses[i].Phase == slogatev1alpha1.VerdictFailed {
 				continue
 			}
-			if d := nextDue(r.metric, &statuses[i], stepStarted); next.IsZero() || d.Before(next) {
+			if d := r.firstCallAt(nextDue(r.metric, &statuses[i], stepStarted)); next.IsZero() || d.Before(next) {
 				next = d
 			}
 		}

@@ -88,10 +88,11 @@ func groupedValue(v model.Value, key groupKey) (f float64, found bool, problem s
 	}
 }
 
-// resultCache shares the answer to a grouped query among every release that asks for it in the
-// same interval: one query per (address, query, interval bucket), evaluated at the start of the
-// bucket. Errors are shared too, so a Prometheus that is down costs one timeout per interval, not
-// one per release.
+// resultCache shares the answer to a grouped query among every release that asks for it at the
+// same evaluation time: one query per (address, query, evaluation time). Callers evaluate grouped
+// queries at interval boundaries only (metricRun.evaluationTime), so that is one query per
+// interval, however many releases ask. Errors are shared too, so a Prometheus that is down costs
+// one timeout per interval, not one per release.
 type resultCache struct {
 	flight singleflight.Group
 
@@ -101,7 +102,7 @@ type resultCache struct {
 
 type cacheKey struct {
 	address, query string
-	bucket         int64 // unix nanoseconds of the start of the interval
+	at             int64 // unix nanoseconds of the evaluation time
 }
 
 type cacheEntry struct {
@@ -114,18 +115,18 @@ func newResultCache() *resultCache {
 	return &resultCache{entries: map[cacheKey]cacheEntry{}}
 }
 
-// query answers q at the start of now's interval bucket, from the cache or from one shared query.
-// It returns the time the query was evaluated at.
-func (c *resultCache) query(ctx context.Context, r *metricRun, q string, now time.Time, interval time.Duration) (model.Value, time.Time, error) {
-	at := now.Truncate(interval)
-	key := cacheKey{address: r.address, query: q, bucket: at.UnixNano()}
+// query answers q as evaluated at at, from the cache or from one shared query. An entry is kept
+// for two of the metric's intervals after at: long enough for every release due at that boundary
+// to be served, however late in the interval it is called.
+func (c *resultCache) query(ctx context.Context, r *metricRun, q string, at time.Time) (model.Value, error) {
+	key := cacheKey{address: r.address, query: q, at: at.UnixNano()}
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
 	if ok {
-		return e.value, at, e.err
+		return e.value, e.err
 	}
-	flightKey := strings.Join([]string{r.address, fmt.Sprint(key.bucket), q}, "\x00")
+	flightKey := strings.Join([]string{r.address, fmt.Sprint(key.at), q}, "\x00")
 	res, _, _ := c.flight.Do(flightKey, func() (any, error) {
 		// The query is shared: one caller's cancellation must not fail the others.
 		qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.timeout)
@@ -136,10 +137,10 @@ func (c *resultCache) query(ctx context.Context, r *metricRun, q string, now tim
 		if err == nil && qctx.Err() != nil {
 			err = qctx.Err()
 		}
-		e := cacheEntry{value: v, err: err, expires: at.Add(2 * interval)}
+		e := cacheEntry{value: v, err: err, expires: at.Add(2 * r.interval)}
 		c.mu.Lock()
 		for k, old := range c.entries {
-			if old.expires.Before(now) {
+			if old.expires.Before(at) {
 				delete(c.entries, k)
 			}
 		}
@@ -148,7 +149,7 @@ func (c *resultCache) query(ctx context.Context, r *metricRun, q string, now tim
 		return e, nil
 	})
 	e = res.(cacheEntry)
-	return e.value, at, e.err
+	return e.value, e.err
 }
 
 // len is the number of cached results.

@@ -70,8 +70,9 @@ func initialDelayOf(m *slogatev1alpha1.Metric) time.Duration {
 	return 0
 }
 
-// nextDue is when a metric is next to be measured: its initial delay after the step started for
-// the first measurement, its interval after the last one otherwise.
+// nextDue is the earliest evaluation time of a metric's next measurement: its initial delay after
+// the step started for the first measurement, its interval after the last one's evaluation time
+// otherwise.
 func nextDue(m *slogatev1alpha1.Metric, st *slogatev1alpha1.MetricStatus, stepStarted time.Time) time.Time {
 	if st.LastMeasuredAt == nil {
 		return stepStarted.Add(initialDelayOf(m))
@@ -79,7 +80,7 @@ func nextDue(m *slogatev1alpha1.Metric, st *slogatev1alpha1.MetricStatus, stepSt
 	return st.LastMeasuredAt.Add(intervalOf(m))
 }
 
-// record counts one verdict into st and sets its phase: Failed once a limit is exceeded,
+// record counts one verdict, evaluated at at, into st and sets its phase: Failed once a limit is exceeded,
 // Successful while the metric has at least count successes and this verdict is Successful, empty
 // otherwise. A Failed phase is final.
 func record(st slogatev1alpha1.MetricStatus, v slogatev1alpha1.Verdict, lim limits, at time.Time) slogatev1alpha1.MetricStatus {

@@ -28,8 +28,8 @@ type metricRun struct {
 	minRequests      int64
 
 	// queryGrouped and minRequestsGrouped mark queries that render the same for every release:
-	// they go through cache, evaluated at the start of the interval, and the release's sample is
-	// taken by key.
+	// they go through cache, evaluated at an interval boundary (evaluationTime), and the release's
+	// sample is taken by key.
 	queryGrouped       bool
 	minRequestsGrouped bool
 	key                groupKey
@@ -41,6 +41,34 @@ type metricRun struct {
 
 // name is how messages name the metric.
 func (r *metricRun) name() string { return r.template + "/" + r.metric.Name }
+
+// grouped reports whether a query of the metric is answered through the shared cache.
+func (r *metricRun) grouped() bool {
+	return r.cache != nil && (r.queryGrouped || r.minRequestsGrouped)
+}
+
+// evaluationTime is the time a measurement taken at now is evaluated at, the time its value refers
+// to: now, or, when a query of the metric is grouped, the last interval boundary at or before now
+// (now truncated to the interval), for all of the metric's queries alike.
+func (r *metricRun) evaluationTime(now time.Time) time.Time {
+	if r.grouped() {
+		return now.Truncate(r.interval)
+	}
+	return now
+}
+
+// firstCallAt is the earliest call time whose evaluationTime is at or after earliest: earliest
+// itself, or, when a query of the metric is grouped, the first interval boundary at or after it.
+func (r *metricRun) firstCallAt(earliest time.Time) time.Time {
+	if !r.grouped() {
+		return earliest
+	}
+	b := earliest.Truncate(r.interval)
+	if b.Before(earliest) {
+		b = b.Add(r.interval)
+	}
+	return b
+}
 
 // singleValue extracts the one number a query must return: a scalar or a vector of exactly one
 // sample, finite. Anything else is a reason for an Error verdict.
@@ -108,6 +136,8 @@ func rounded(f float64) float64 {
 
 // observation is what one measurement found, before it becomes a slogatev1alpha1.Measurement.
 type observation struct {
+	// at is the time the measurement's queries were evaluated at: the time its value refers to.
+	at      time.Time
 	verdict slogatev1alpha1.Verdict
 	// query is the last query sent (the minRequests query when that one decided).
 	query   string
@@ -115,12 +145,20 @@ type observation struct {
 	message string
 }
 
-// measure takes one measurement of r at now: the minRequests query first (if any), then the
-// metric's query, then the conditions. Only a finite value that passes the conditions is
-// Successful; every way of not getting such a value is Error, Inconclusive or Failed.
-func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
+// measure takes one measurement of r with every query evaluated at at (see evaluationTime), and
+// records at as its time.
+func (r *metricRun) measure(ctx context.Context, at time.Time) observation {
+	o := r.evaluate(ctx, at)
+	o.at = at
+	return o
+}
+
+// evaluate evaluates r at at: the minRequests query first (if any), then the metric's query,
+// then the conditions. Only a finite value that passes the conditions is Successful; every way of
+// not getting such a value is Error, Inconclusive or Failed.
+func (r *metricRun) evaluate(ctx context.Context, at time.Time) observation {
 	if r.minRequestsQuery != "" {
-		v, problem := r.queryOne(ctx, r.minRequestsQuery, r.minRequestsGrouped, true, now)
+		v, problem := r.queryOne(ctx, r.minRequestsQuery, r.minRequestsGrouped, true, at)
 		if problem != "" {
 			return observation{verdict: slogatev1alpha1.VerdictError, query: r.minRequestsQuery,
 				message: fmt.Sprintf("%s: minRequests query: %s", r.name(), problem)}
@@ -131,7 +169,7 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 		}
 	}
 
-	v, problem := r.queryOne(ctx, r.query, r.queryGrouped, false, now)
+	v, problem := r.queryOne(ctx, r.query, r.queryGrouped, false, at)
 	if problem != "" {
 		return observation{verdict: slogatev1alpha1.VerdictError, query: r.query, message: fmt.Sprintf("%s: %s", r.name(), problem)}
 	}
@@ -170,12 +208,12 @@ func (r *metricRun) measure(ctx context.Context, now time.Time) observation {
 	return observation{verdict: slogatev1alpha1.VerdictSuccessful, query: r.query, value: value}
 }
 
-// queryOne runs q with the metric's timeout and extracts the release's single value; problem is
-// non-empty when there is no usable value. In the grouped result of a request count, no sample
-// for the release means no requests.
-func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCount bool, now time.Time) (float64, string) {
+// queryOne evaluates q at at with the metric's timeout and extracts the release's single value;
+// problem is non-empty when there is no usable value. A grouped q is answered through the cache.
+// In the grouped result of a request count, no sample for the release means no requests.
+func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCount bool, at time.Time) (float64, string) {
 	if grouped && r.cache != nil {
-		v, _, err := r.cache.query(ctx, r, q, now, r.interval)
+		v, err := r.cache.query(ctx, r, q, at)
 		if err != nil {
 			return 0, describeQueryError(err, r.timeout)
 		}
@@ -188,7 +226,7 @@ func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCoun
 	qctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()
-	v, err := r.querier.Query(qctx, q, now)
+	v, err := r.querier.Query(qctx, q, at)
 	observeQuery(time.Since(start), err)
 	if err == nil && qctx.Err() != nil {
 		// A querier that ignored its context: its answer came too late to trust.
@@ -200,8 +238,9 @@ func (r *metricRun) queryOne(ctx context.Context, q string, grouped, requestCoun
 	return singleValue(v)
 }
 
-// toMeasurement completes an observation with what the Release status records.
-func (r *metricRun) toMeasurement(o observation, now time.Time, step, weight int32) slogatev1alpha1.Measurement {
+// toMeasurement completes an observation with what the Release status records. Its time is the
+// evaluation time, not the time of the call.
+func (r *metricRun) toMeasurement(o observation, step, weight int32) slogatev1alpha1.Measurement {
 	return slogatev1alpha1.Measurement{
 		Template: r.template,
 		Metric:   r.metric.Name,
@@ -211,6 +250,6 @@ func (r *metricRun) toMeasurement(o observation, now time.Time, step, weight int
 		Value:    o.value,
 		Verdict:  o.verdict,
 		Message:  o.message,
-		Time:     metav1.NewTime(now),
+		Time:     metav1.NewTime(o.at),
 	}
 }
