@@ -1,12 +1,16 @@
 package slo
 
 import (
+	"context"
 	_ "embed"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
@@ -29,8 +33,11 @@ const seedAddress = "http://prometheus.monitoring.svc:9090"
 // namespace prod.
 //
 // The seed's queries name no release variable, so the analyzer answers them as grouped queries,
-// at the start of each 1 m interval: the first measurement may find no samples yet (Error) and the
-// next comes a minute later. The release therefore takes one to two minutes.
+// evaluated at the start of each 1 m interval and never before the step they judge began: each
+// analysis step waits for the first minute boundary after its start (the 25 % step, which begins a
+// few seconds after the 5 % step's boundary, for nearly a minute). The test asserts that every
+// measurement was evaluated at or after the start of its step, as the test saw the Release's
+// status.stepStartedAt for that step. The release therefore takes two to three minutes.
 func TestSeedTemplatesDriveARelease(t *testing.T) {
 	t.Parallel()
 	if n := strings.Count(seedTemplatesYAML, seedAddress); n != 2 {
@@ -42,6 +49,7 @@ func TestSeedTemplatesDriveARelease(t *testing.T) {
 	s.kubectlApply([]byte(manifest))
 	queries := seedQueries(t)
 
+	starts := watchStepStarts(t, s.ns)
 	s.apply(v2)
 	_, name := s.mustHeld()
 	rel := s.mustPhase(name, slogatev1alpha1.PhaseSucceeded, releaseTimeout)
@@ -72,13 +80,86 @@ func TestSeedTemplatesDriveARelease(t *testing.T) {
 	// machine is idle).
 	mustValuesWithin(t, measurements(rel, "success-rate-check", slogatev1alpha1.VerdictSuccessful), 100, 100)
 	mustValuesWithin(t, measurements(rel, "latency-p95-check", slogatev1alpha1.VerdictSuccessful), 50, 350)
-	// The record, with when the route took each weight and when Prometheus was asked: a grouped
-	// query is evaluated at the start of its interval, which may be before the step began.
+	// Nothing but a measurement of the step widens traffic: every value was evaluated (its time)
+	// at or after its step began. Both times are whole seconds as the API stores them; the
+	// evaluation time is truncated, so a value evaluated in the step's first second still passes
+	// and one evaluated before it cannot.
 	for _, m := range rel.Status.Measurements {
-		t.Logf("%s %s step %d at %d %% (route at %d %% since %s; evaluated at %s): %s %s %s", m.Time.Format("15:04:05"), m.Template,
-			m.Step, m.Weight, m.Weight, s.weights.since(m.Weight).Format("15:04:05.000"), m.Time.Truncate(time.Minute).Format("15:04:05"),
+		started, ok := starts.of(name, m.Step)
+		t.Logf("%s %s step %d (started %s) at %d %% (route at %d %% since %s): %s %s %s", m.Time.Format("15:04:05"), m.Template,
+			m.Step, started.Format("15:04:05"), m.Weight, m.Weight, s.weights.since(m.Weight).Format("15:04:05.000"),
 			m.Verdict, m.Value, m.Message)
+		switch {
+		case !ok:
+			t.Errorf("%s measurement of step %d at %s: the start of step %d was never seen (starts seen: %v)", m.Template, m.Step,
+				m.Time.Format(time.RFC3339), m.Step, starts.all(name))
+		case m.Time.Before(&started):
+			t.Errorf("%s measurement of step %d (%s %s) evaluated at %s, before the step began at %s", m.Template, m.Step,
+				m.Verdict, m.Value, m.Time.Format(time.RFC3339), started.Format(time.RFC3339))
+		}
 	}
+}
+
+// stepStarts records, per Release and step index, the first status.stepStartedAt seen for that
+// step, from one watch of the namespace's Releases started before the release (so in order, and
+// every status write is seen).
+type stepStarts struct {
+	mu     sync.Mutex
+	starts map[string]map[int32]metav1.Time
+}
+
+// of is when the Release's step began, and whether it was seen.
+func (s *stepStarts) of(release string, step int32) (metav1.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.starts[release][step]
+	return t, ok
+}
+
+// all is every step start seen of the Release, for messages.
+func (s *stepStarts) all(release string) map[int32]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[int32]string{}
+	for step, t := range s.starts[release] {
+		out[step] = t.Format(time.RFC3339)
+	}
+	return out
+}
+
+// watchStepStarts watches the Releases of ns until the test ends.
+func watchStepStarts(t *testing.T, ns string) *stepStarts {
+	t.Helper()
+	wc, err := client.NewWithWatch(env.RESTConfig(), client.Options{Scheme: env.Scheme()})
+	if err != nil {
+		t.Fatalf("watch client: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	w, err := wc.Watch(ctx, &slogatev1alpha1.ReleaseList{}, client.InNamespace(ns))
+	if err != nil {
+		cancel()
+		t.Fatalf("watching Releases: %v", err)
+	}
+	out := &stepStarts{starts: map[string]map[int32]metav1.Time{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); w.Stop(); wg.Wait() })
+	wg.Go(func() {
+		for ev := range w.ResultChan() {
+			rel, ok := ev.Object.(*slogatev1alpha1.Release)
+			if !ok || rel.Status.StepStartedAt == nil {
+				continue
+			}
+			out.mu.Lock()
+			if out.starts[rel.Name] == nil {
+				out.starts[rel.Name] = map[int32]metav1.Time{}
+			}
+			if _, seen := out.starts[rel.Name][rel.Status.StepIndex]; !seen {
+				out.starts[rel.Name][rel.Status.StepIndex] = *rel.Status.StepStartedAt
+			}
+			out.mu.Unlock()
+		}
+	})
+	return out
 }
 
 // seedQueries returns each seed template's query, by template name, from seed_templates.yaml.
