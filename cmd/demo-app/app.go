@@ -82,8 +82,22 @@ func newApp(name, revision string, b behaviour) *app {
 	}
 	reg.MustRegister(a.requests, a.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Export every request series the app can produce at 0 from the start, as Prometheus's
+	// instrumentation guidelines advise: rate() and increase() count a series from its second
+	// sample, so a series born at the first error would hide that error from every query.
+	for _, status := range servedStatuses {
+		code := strconv.Itoa(status)
+		a.requests.WithLabelValues(servedMethod, code, code)
+	}
 	return a
 }
+
+// servedMethod and servedStatuses are the labels of the request series exported at 0 from the
+// start: the method the e2e data plane sends unless a route's match names another, and every
+// status serve answers.
+const servedMethod = http.MethodGet
+
+var servedStatuses = []int{http.StatusOK, http.StatusInternalServerError}
 
 func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()

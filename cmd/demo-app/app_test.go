@@ -102,6 +102,33 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestRequestSeriesStartAtZero: before any request, the GET series of both statuses exist at 0,
+// so that the first error of a fresh process is an increase Prometheus can see.
+func TestRequestSeriesStartAtZero(t *testing.T) {
+	a := newApp("payments-api", "abc123", behaviour{})
+	want := `
+# HELP http_requests_total HTTP requests served, by method and status code.
+# TYPE http_requests_total counter
+http_requests_total{code="200",method="GET",status="200"} 0
+http_requests_total{code="500",method="GET",status="500"} 0
+`
+	if err := testutil.GatherAndCompare(a.registry, strings.NewReader(want), "http_requests_total"); err != nil {
+		t.Error(err)
+	}
+
+	// Scraped over /metrics too, as Prometheus reads it.
+	rec := httptest.NewRecorder()
+	a.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range []string{
+		`http_requests_total{code="200",method="GET",status="200"} 0`,
+		`http_requests_total{code="500",method="GET",status="500"} 0`,
+	} {
+		if !strings.Contains(rec.Body.String(), line) {
+			t.Errorf("GET /metrics before any request lacks %s", line)
+		}
+	}
+}
+
 func TestServeRecordsMetrics(t *testing.T) {
 	a := newApp("payments-api", "abc123", behaviour{ErrorRate: 0.25, BaseLatency: 10 * time.Millisecond, Latency: 300 * time.Millisecond})
 	var slept []time.Duration

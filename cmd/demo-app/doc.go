@@ -7,7 +7,10 @@
 //
 //   - http_requests_total{method, status, code}: requests served; status and code both hold the
 //     HTTP status code as a string ("200", "500"), so `status!~"5.."` (the seed) and `code=~"5.."`
-//     (promhttp's convention) both work.
+//     (promhttp's convention) both work. The GET series of 200 and 500 are exported at 0 from the
+//     start (Prometheus's instrumentation guidelines), so that rate() sees a canary's first error:
+//     a counter series is counted from its second sample, and one born at its first increment
+//     hides that increment. Other methods' series appear at their first request.
 //   - http_request_duration_seconds{method, status}: a histogram with a bucket every 50 ms from
 //     0.1 s to 0.5 s (finer below, coarser above), so a p95 near the seed's 350 ms threshold is
 //     resolved to 50 ms.
