@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +110,8 @@ func StartAnalyzer(ctx context.Context, c *cluster.Cluster, opts AnalyzerOptions
 }
 
 // Start starts the analyzer process (again, after Kill or Stop) and waits until it is ready and
-// leads.
+// leads. A start that loses its free ports to another process before binding them (they are
+// picked by listening on port 0 and closing) is tried again with new ones, up to startAttempts.
 func (a *Analyzer) Start(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -118,9 +120,27 @@ func (a *Analyzer) Start(ctx context.Context) error {
 			return errors.New("the analyzer is running")
 		}
 	}
+	var err error
+	for range startAttempts {
+		var proc *cluster.Process
+		proc, err = a.start(ctx)
+		if err == nil {
+			return nil
+		}
+		if proc == nil || !strings.Contains(proc.Tail(4000), "address already in use") {
+			return err
+		}
+	}
+	return err
+}
+
+// startAttempts bounds the starts of Start that lose their ports.
+const startAttempts = 3
+
+func (a *Analyzer) start(ctx context.Context) (*cluster.Process, error) {
 	ports, err := freePorts(2)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.probe = "127.0.0.1:" + strconv.Itoa(ports[1])
 	args := []string{
@@ -143,10 +163,14 @@ func (a *Analyzer) Start(ctx context.Context) error {
 	a.prevHolder = a.holder(ctx)
 	proc, err := a.c.StartProcess(cluster.ProcessSpec{Name: "analyzer", Path: a.binary, Args: args})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.proc = proc
-	return a.waitLeading(ctx, proc)
+	if err := a.waitLeading(ctx, proc); err != nil {
+		proc.Stop(analyzerStopGrace)
+		return proc, err
+	}
+	return proc, nil
 }
 
 // waitLeading waits for /readyz and for the lease to name this process.
