@@ -55,7 +55,11 @@ func (a *applier) one(ctx context.Context, act machine.Action) error {
 		}
 		return a.patchRelease(ctx, func(rel *slogatev1alpha1.Release) { controllerutil.RemoveFinalizer(rel, machine.Finalizer) })
 	case machine.EnsureCanary:
-		return a.ensureCanary(ctx, act.Replicas)
+		err := a.ensureCanary(ctx, act.Replicas)
+		if err == nil || apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return &canaryWriteError{err: err}
 	case machine.DeleteCanary:
 		return a.deleteCanary(ctx)
 	case machine.PinService:
@@ -109,6 +113,22 @@ func (a *applier) patchDeployment(ctx context.Context, mutate func(*appsv1.Deplo
 	base := a.deploy.DeepCopy()
 	mutate(a.deploy)
 	return a.r.Client.Patch(ctx, a.deploy, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// canaryWriteError is a failed create or scale of the canary Deployment, other than a conflict: the
+// machine decides what the release does about it (machine.Observations.CanaryWrite).
+type canaryWriteError struct{ err error }
+
+func (e *canaryWriteError) Error() string { return e.err.Error() }
+func (e *canaryWriteError) Unwrap() error { return e.err }
+
+// observation is what the machine is told of the failure: a refusal when the API refused the object
+// itself (admission or validation), which writing it again would not change.
+func (e *canaryWriteError) observation() *machine.CanaryWrite {
+	return &machine.CanaryWrite{
+		Refused: apierrors.IsForbidden(e.err) || apierrors.IsInvalid(e.err),
+		Message: e.err.Error(),
+	}
 }
 
 // buildCanary makes the canary Deployment of a release.

@@ -25,7 +25,9 @@
 //   - Without a route named by the policy, the routes of a release are every HTTPRoute of the
 //     namespace with a rule naming the stable Service, fixed when the release starts.
 //   - Conflicts are requeued at once without an error log; other errors go to controller-runtime's
-//     backoff.
+//     backoff, except a failed create or scale of the canary Deployment: the machine is called again
+//     with it (machine.Observations.CanaryWrite) and decides (a refusal rolls back at once), so that
+//     no backoff delays the release's canaryReadyTimeout.
 //
 // It is not where the webhook's decisions (package webhook) or the SLO checks (package analysis)
 // live.

@@ -254,8 +254,14 @@ type env struct {
 	writes  []string
 	mu      sync.Mutex
 	crashAt func(write string) bool // a write for which it returns true fails, as if the process died
+	// refuse answers each write by the reconciler; a non-nil error fails the write every time, as
+	// admission refusing it would.
+	refuse func(write string) error
 	// canaryReady false keeps canary pods unready.
 	canaryReady bool
+	// canaryPodsRefused, when set, is the message with which the ReplicaSet controller fails to
+	// create every canary pod (the canary's ReplicaFailure condition).
+	canaryPodsRefused string
 	// releaseGap allows a held Deployment without a Release for one reconcile: after the user
 	// deleted the Release, until it is created again.
 	releaseGap bool
@@ -329,6 +335,11 @@ func (e *env) log(verb string, obj client.Object) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.refuse != nil {
+		if err := e.refuse(entry); err != nil {
+			return err
+		}
+	}
 	if e.crashAt != nil && e.crashAt(entry) {
 		e.crashAt = nil
 		return errCrash
@@ -370,13 +381,13 @@ func (w worldClient) Delete(ctx context.Context, obj client.Object, opts ...clie
 func (e *env) silently(f func() error) error {
 	e.mu.Lock()
 	n := len(e.writes)
-	crash := e.crashAt
-	e.crashAt = nil
+	crash, refuse := e.crashAt, e.refuse
+	e.crashAt, e.refuse = nil, nil
 	e.mu.Unlock()
 	err := f()
 	e.mu.Lock()
 	e.writes = e.writes[:n]
-	e.crashAt = crash
+	e.crashAt, e.refuse = crash, refuse
 	e.mu.Unlock()
 	return err
 }
@@ -477,6 +488,11 @@ func (e *env) simulate() {
 			ready = 0
 		}
 		want := appsv1.DeploymentStatus{ObservedGeneration: c.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: ready, AvailableReplicas: ready}
+		if e.canaryPodsRefused != "" {
+			want = appsv1.DeploymentStatus{ObservedGeneration: c.Generation, Conditions: []appsv1.DeploymentCondition{{
+				Type: appsv1.DeploymentReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate", Message: e.canaryPodsRefused,
+			}}}
+		}
 		if !equality.Semantic.DeepEqual(c.Status, want) {
 			c.Status = want
 			if err := e.silently(func() error { return w.Status().Update(ctx, c) }); err != nil && !apierrors.IsConflict(err) {

@@ -120,8 +120,17 @@ func observeCanary(c *appsv1.Deployment) machine.Canary {
 	if c.Status.ObservedGeneration >= c.Generation {
 		o.Ready = min(c.Status.UpdatedReplicas, c.Status.ReadyReplicas)
 	}
+	for _, cond := range c.Status.Conditions {
+		if cond.Type == appsv1.DeploymentReplicaFailure && cond.Status == corev1.ConditionTrue && cond.Reason == failedCreateReason {
+			o.PodsRefused = cond.Message
+		}
+	}
 	return o
 }
+
+// failedCreateReason is the reason of the ReplicaFailure condition the Deployment controller copies
+// from its ReplicaSet when pods cannot be created (admission refused them, quota, ...).
+const failedCreateReason = "FailedCreate"
 
 // pinKeys are the selector keys a Service's pin annotation lists.
 func pinKeys(svc *corev1.Service) []string {

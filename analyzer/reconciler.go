@@ -122,7 +122,18 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	before := rel.Status.DeepCopy()
 	a := &applier{r: r, deploy: deploy, rel: rel, status: next.Status}
-	if err := a.apply(ctx, next.Actions); err != nil {
+	err = a.apply(ctx, next.Actions)
+	if cw := (*canaryWriteError)(nil); errors.As(err, &cw) {
+		// The machine decides what a failed canary write means for the release (a refusal rolls
+		// back, anything else is tried again until canaryReadyTimeout); the error goes no further,
+		// so that controller-runtime's backoff cannot delay that deadline.
+		ctrl.LoggerFrom(ctx).Info("writing the canary Deployment failed", "error", cw.Error())
+		obs.CanaryWrite = cw.observation()
+		next = machine.Next(rel, obs)
+		a = &applier{r: r, deploy: deploy, rel: rel, status: next.Status}
+		err = a.apply(ctx, next.Actions)
+	}
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if r.Metrics != nil {

@@ -1,17 +1,22 @@
 package analyzer
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/slogate/slogate/analyzer/gate"
 	"github.com/slogate/slogate/analyzer/machine"
@@ -573,5 +578,110 @@ func TestCanaryNotReadyRollsBack(t *testing.T) {
 			t.Errorf("a weight moved before the canary was ready: %s", w)
 		}
 	}
+	e.mustUserObjectsUnchanged()
+}
+
+func TestCanaryRefused(t *testing.T) {
+	const why = "this cluster admits no canary Deployments"
+	gr := schema.GroupResource{Group: "apps", Resource: "deployments"}
+	cases := map[string]struct {
+		refusal error
+	}{
+		"forbidden by an admission webhook or Pod Security": {
+			refusal: apierrors.NewForbidden(gr, CanaryName(appName), errors.New(why)),
+		},
+		"invalid by a ValidatingAdmissionPolicy": {
+			refusal: apierrors.NewInvalid(schema.GroupKind{Group: "apps", Kind: "Deployment"}, CanaryName(appName),
+				field.ErrorList{field.Forbidden(field.NewPath("metadata", "labels"), why)}),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, fastPolicy(fastSteps()))
+			e.refuse = func(write string) error {
+				if write == "create Deployment/"+CanaryName(appName) {
+					return tc.refusal
+				}
+				return nil
+			}
+			e.apply("v2")
+			rel := releaseOf("v2")
+			e.mustRunUntil("the release rolled back", e.completed(rel, slogatev1alpha1.PhaseRolledBack))
+			mustRefusalReported(t, e, rel, machine.ReasonCanaryRefused, why)
+			if elapsed := e.clock.Now().Sub(t0); elapsed >= time.Minute {
+				t.Errorf("the refusal took %v to end the release; want less than the canaryReadyTimeout of 1m", elapsed)
+			}
+		})
+	}
+}
+
+func TestCanaryWriteFailingRollsBackAfterTimeout(t *testing.T) {
+	e := newEnv(t, fastPolicy(fastSteps()))
+	const why = "failed calling webhook: connection refused"
+	e.refuse = func(write string) error {
+		if write == "create Deployment/"+CanaryName(appName) {
+			return apierrors.NewInternalError(errors.New(why))
+		}
+		return nil
+	}
+	e.apply("v2")
+	rel := releaseOf("v2")
+	e.mustRunUntil("the release rolled back", e.completed(rel, slogatev1alpha1.PhaseRolledBack))
+	mustRefusalReported(t, e, rel, machine.ReasonCanaryNotReady, why)
+	if elapsed := e.clock.Now().Sub(t0); elapsed < time.Minute {
+		t.Errorf("the release ended after %v; want it to wait the canaryReadyTimeout of 1m", elapsed)
+	}
+}
+
+func TestCanaryPodsRefused(t *testing.T) {
+	e := newEnv(t, fastPolicy(fastSteps()))
+	const why = `pods "payments-api-canary-6d4f-x2" is forbidden: violates PodSecurity "restricted:latest"`
+	e.canaryPodsRefused = why
+	e.apply("v2")
+	rel := releaseOf("v2")
+	e.mustRunUntil("the release held on the refused pods", func() bool {
+		r := e.release(rel)
+		return r != nil && r.Status.Phase == slogatev1alpha1.PhaseProgressing && r.Status.Reason == machine.ReasonCanaryRefused
+	})
+	e.mustRunUntil("the release rolled back", e.completed(rel, slogatev1alpha1.PhaseRolledBack))
+	mustRefusalReported(t, e, rel, machine.ReasonCanaryRefused, why)
+}
+
+// mustRefusalReported checks a release that ended because its canary could not run: the reason and
+// the API's message in the Release and in a Warning event on the Release and on the Deployment,
+// no traffic ever on the canary, and the Deployment held on stable with the failed revision.
+func mustRefusalReported(t *testing.T, e *env, name, reason, why string) {
+	t.Helper()
+	r := e.release(name)
+	if r.Status.Reason != reason || !strings.Contains(r.Status.Message, why) {
+		t.Errorf("release ended %s: %s; want reason %s and a message with %q", r.Status.Reason, r.Status.Message, reason, why)
+	}
+	for _, kind := range []string{"Release", "Deployment"} {
+		found := false
+		for _, ev := range e.rec.events {
+			if strings.HasPrefix(ev, kind+"/") && strings.Contains(ev, " Warning "+reason+": ") && strings.Contains(ev, why) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no Warning event %s on the %s with %q; events:\n%s", reason, kind, why, strings.Join(e.rec.events, "\n"))
+		}
+	}
+	for _, w := range e.routeWrites() {
+		if w != weights(0) && w != "" {
+			t.Errorf("a weight moved to a canary that could not run: %s", w)
+		}
+	}
+	d := e.deployment()
+	if !d.Spec.Paused {
+		t.Error("the Deployment was unpaused; want it held on stable")
+	}
+	if got := d.Annotations[slogatev1alpha1.FailedRevisionAnnotation]; got != rev("v2") {
+		t.Errorf("failed-revision = %q, want %q", got, rev("v2"))
+	}
+	if _, ok := d.Annotations[slogatev1alpha1.CanaryRevisionAnnotation]; ok {
+		t.Error("the Deployment still names a canary revision")
+	}
+	e.mustReplicaSetReplicas("v1", 4)
 	e.mustUserObjectsUnchanged()
 }

@@ -225,6 +225,18 @@ func (b *worldBuilder) gateErr(msg string) *worldBuilder {
 	b.o.Gate = &GateAnswer{Err: errors.New(msg)}
 	return b
 }
+
+// canaryWrite records that writing the canary Deployment failed just now.
+func (b *worldBuilder) canaryWrite(refused bool, message string) *worldBuilder {
+	b.o.CanaryWrite = &CanaryWrite{Refused: refused, Message: message}
+	return b
+}
+
+// podsRefused makes the ReplicaSet controller fail to create the canary's pods.
+func (b *worldBuilder) podsRefused(message string) *worldBuilder {
+	b.o.Canary.PodsRefused = message
+	return b
+}
 func (b *worldBuilder) obs() Observations { return b.o }
 
 func measurement(step int32, verdict slogatev1alpha1.Verdict, value string) slogatev1alpha1.Measurement {

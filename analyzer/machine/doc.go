@@ -26,6 +26,15 @@
 //   - Every widening waits for the canary to have ceil(stable*weight/100) ready pods (at least 1),
 //     bounded by the policy's canaryReadyTimeout from the step's start; past it the release rolls
 //     back. A narrowing writes the route first and shrinks the canary after.
+//   - A write of the canary Deployment that the API refuses (Forbidden or Invalid: Pod Security,
+//     a ValidatingAdmissionPolicy, a webhook's denial, validation) rolls the release back at once
+//     (CanaryRefused, with the API's message in the status and a Warning event); writing it again
+//     would be refused again. Any other failed write is tried again, bounded by canaryReadyTimeout
+//     from the step's start (CanaryWriteFailed, then CanaryNotReady). Canary pods that the
+//     ReplicaSet controller cannot create (the canary's ReplicaFailure condition, reason
+//     FailedCreate, which also covers quota and unreachable webhooks, and which that controller
+//     retries) hold the weight with the API's message (CanaryRefused) and roll back with it past
+//     canaryReadyTimeout.
 //   - A missing Service, route, or stable ReplicaSet (or one without a ready pod, which a pin would
 //     leave without endpoints) holds the release and rolls it back after canaryReadyTimeout from
 //     the release's start. A Deployment of the canary's name that slogate

@@ -433,6 +433,10 @@ func (r *run) setup() bool {
 		r.requeue(soon)
 		return true
 	}
+	if w := o.CanaryWrite; w != nil {
+		r.canaryWriteFailed(w)
+		return true
+	}
 	n := len(r.res.Actions)
 	want := r.canaryReplicas()
 	switch {
@@ -464,11 +468,34 @@ func (r *run) setup() bool {
 	return true
 }
 
+// canaryWriteFailed answers a write of the canary Deployment that failed just now: a refusal by the
+// API ends the release at once (writing it again would be refused again); any other failure is
+// tried again until canaryReadyTimeout from the step's start.
+func (r *run) canaryWriteFailed(w *CanaryWrite) {
+	if w.Refused {
+		r.end(slogatev1alpha1.PhaseRolledBack, ReasonCanaryRefused, "the API refused the canary Deployment: "+w.Message)
+		return
+	}
+	r.holdOrFail(ReasonCanaryWriteFailed, ReasonCanaryNotReady,
+		fmt.Sprintf("the canary Deployment could not be written: %s; trying again", w.Message),
+		r.stepStarted(), r.obs.Timeouts.CanaryReady)
+}
+
+// waitForCanary holds until the canary has the ready pods the next weight needs and rolls back
+// past canaryReadyTimeout from the step's start. While the API refuses the canary's pods, the hold
+// and the rollback say so, with the API's message.
+func (r *run) waitForCanary(message string) {
+	reason, failReason := ReasonWaitingForCanary, ReasonCanaryNotReady
+	if refused := r.obs.Canary.PodsRefused; refused != "" {
+		reason, failReason = ReasonCanaryRefused, ReasonCanaryRefused
+		message = fmt.Sprintf("the API refuses the canary's pods: %s; %s", refused, message)
+	}
+	r.holdOrFail(reason, failReason, message, r.stepStarted(), r.obs.Timeouts.CanaryReady)
+}
+
 func (r *run) setWeight(t int32, ready bool) {
 	if t > r.st.CanaryWeight && !ready {
-		r.holdOrFail(ReasonWaitingForCanary, ReasonCanaryNotReady,
-			fmt.Sprintf("waiting for %d ready canary pods before sending %d %% of traffic", r.canaryReplicas(), t),
-			r.stepStarted(), r.obs.Timeouts.CanaryReady)
+		r.waitForCanary(fmt.Sprintf("waiting for %d ready canary pods before sending %d %% of traffic", r.canaryReplicas(), t))
 		return
 	}
 	lo, hi := r.routeWeights()
@@ -599,6 +626,10 @@ func (r *run) promote() {
 			r.end(slogatev1alpha1.PhaseRolledBack, ReasonCanaryLost, "the canary Deployment is gone before promotion")
 			return
 		}
+		if w := o.CanaryWrite; w != nil {
+			r.canaryWriteFailed(w)
+			return
+		}
 		want := replicasFor(d.Replicas, 100)
 		if o.Canary.Replicas != want {
 			r.do(EnsureCanary{Replicas: want})
@@ -607,9 +638,7 @@ func (r *run) promote() {
 			return
 		}
 		if o.Canary.Ready < want {
-			r.holdOrFail(ReasonWaitingForCanary, ReasonCanaryNotReady,
-				fmt.Sprintf("waiting for %d ready canary pods before sending all traffic to the canary", want),
-				r.stepStarted(), o.Timeouts.CanaryReady)
+			r.waitForCanary(fmt.Sprintf("waiting for %d ready canary pods before sending all traffic to the canary", want))
 			return
 		}
 		if lo, _ := r.routeWeights(); lo < 100 || r.st.CanaryWeight < 100 {

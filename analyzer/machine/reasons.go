@@ -19,6 +19,8 @@ const (
 	ReasonWaitingForCanary  = "WaitingForCanary"
 	ReasonCanaryNotReady    = "CanaryNotReady"
 	ReasonCanaryLost        = "CanaryLost"
+	ReasonCanaryRefused     = "CanaryRefused"
+	ReasonCanaryWriteFailed = "CanaryWriteFailed"
 	ReasonTrafficChanged    = "TrafficChanged"
 
 	ReasonWeightSet       = "WeightSet"

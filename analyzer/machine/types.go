@@ -29,6 +29,19 @@ type Observations struct {
 	Timeouts Timeouts
 	// Gate is the answer of the SLO gate; set only after Next asked for it (Result.NeedAnalysis).
 	Gate *GateAnswer
+	// CanaryWrite is set when creating or scaling the canary Deployment failed just now; the
+	// reconciler then calls Next again with it.
+	CanaryWrite *CanaryWrite
+}
+
+// CanaryWrite is a failed write of the canary Deployment.
+type CanaryWrite struct {
+	// Refused is true when the API refused the object itself (Forbidden or Invalid: admission,
+	// Pod Security, a ValidatingAdmissionPolicy, a webhook's denial, validation): writing it again
+	// will not help.
+	Refused bool
+	// Message is the API's answer.
+	Message string
 }
 
 // Timeouts are the deadlines of the release's policy.
@@ -84,6 +97,9 @@ type Canary struct {
 	Ready int32
 	// Deleting is true when it has a deletion timestamp.
 	Deleting bool
+	// PodsRefused is the message of its ReplicaFailure condition (reason FailedCreate) while the
+	// ReplicaSet controller cannot create its pods; empty otherwise.
+	PodsRefused string
 }
 
 // Services is what the machine needs of the two Services.
