@@ -17,6 +17,15 @@
 //     undone what it changed; the canary Deployment is controlled by its Release. Deleting a
 //     Release mid-release aborts it (traffic back to stable) and, the Deployment still being held,
 //     a new Release of the same revision starts.
+//   - A Release that ended is run again for its revision (retry, or the revision held again by a
+//     new apply) only while it still names the Deployment's stable and canary revisions. Once the
+//     revision is held over another stable revision (rolled back, a newer revision promoted, then
+//     applied again), the Release of that name (<deployment>-<revision>) is deleted and created
+//     afresh in the same reconcile, with a new spec (policy, routes, stable revision) and an empty
+//     status, and event ReleaseReplaced on the Deployment. Deleting rather than resetting in place
+//     takes the same path as any new release (one way to resolve policy and routes, a new UID so no
+//     stale owner reference or cached status can match) and keeps no measurement of the old release
+//     in the new one; the old release's events stay.
 //   - The canary Deployment is the user's pod template with slogate.io/role=canary and
 //     slogate.io/revision=<canary> added to its labels and its selector (so it never adopts or
 //     overlaps the user's ReplicaSets), the Deployment's labels plus role and managed-by labels,

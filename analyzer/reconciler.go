@@ -97,6 +97,12 @@ func (r *Reconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
+	if plan.Replace != "" {
+		if err := r.replaceRelease(ctx, deploy, d, plan.Replace); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
 	if plan.Create != "" {
 		if err := r.createRelease(ctx, deploy, plan.Create); err != nil {
 			return ctrl.Result{}, err
@@ -209,6 +215,36 @@ func (r *Reconciler) createRelease(ctx context.Context, d *appsv1.Deployment, na
 		"release %s of revision %s (stable %s) under policy %s, routes %v", name, rel.Spec.CanaryRevision, stable, pol.Name, routes)})
 	return nil
 }
+
+// replaceRelease deletes a Release that ended and no longer describes the Deployment's hold (its
+// revision applied again over another stable revision), and creates the release afresh: new spec
+// (policy, routes, stable revision) and empty status. The old one is checked again on a fresh read
+// and deleted only in the version that was checked.
+func (r *Reconciler) replaceRelease(ctx context.Context, deploy *appsv1.Deployment, d machine.Deployment, name string) error {
+	old, err := getOptional[*slogatev1alpha1.Release](ctx, r.APIReader, client.ObjectKey{Namespace: deploy.Namespace, Name: name}, &slogatev1alpha1.Release{})
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if machine.Live(old) || old.DeletionTimestamp != nil || !machine.Stale(old, d) {
+			// The cache was behind; the next reconcile decides on what is there now.
+			return nil
+		}
+		err := r.Client.Delete(ctx, old, client.Preconditions{UID: &old.UID, ResourceVersion: &old.ResourceVersion})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting Release %s: %w", name, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("replacing a Release that ended under other revisions", "release", klog.KObj(old),
+			"phase", old.Status.Phase, "oldStable", old.Spec.StableRevision, "stable", d.Stable)
+		r.event(deploy, nil, machine.Event{Reason: ReasonReleaseReplaced, Message: fmt.Sprintf(
+			"release %s of revision %s ended %s with stable revision %s; the revision is held again over stable revision %s: a new release replaces it",
+			name, old.Spec.CanaryRevision, old.Status.Phase, old.Spec.StableRevision, d.Stable)})
+	}
+	return r.createRelease(ctx, deploy, name)
+}
+
+// ReasonReleaseReplaced is the reason of the event that says a Release was replaced.
+const ReasonReleaseReplaced = "ReleaseReplaced"
 
 // guessStable finds the stable revision of a held Deployment whose annotation is missing: the
 // revision of its largest ReplicaSet that is not the canary.

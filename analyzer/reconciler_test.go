@@ -685,3 +685,37 @@ func mustRefusalReported(t *testing.T, e *env, name, reason, why string) {
 	e.mustReplicaSetReplicas("v1", 4)
 	e.mustUserObjectsUnchanged()
 }
+
+func TestRolledBackRevisionAppliedAgainOverNewerStable(t *testing.T) {
+	e := newEnv(t, fastPolicy(fastSteps()))
+	e.gate.script = map[int32][]gate.Outcome{2: {gate.Failed}}
+	e.apply("v2")
+	name := releaseOf("v2")
+	e.mustRunUntil("v2 rolled back", e.completed(name, slogatev1alpha1.PhaseRolledBack))
+	e.gate.script = nil
+	e.apply("v3")
+	e.mustRunUntil("v3 succeeded", e.completed(releaseOf("v3"), slogatev1alpha1.PhaseSucceeded))
+
+	e.apply("v2")
+	e.mustRunUntil("v2 released again", func() bool {
+		r := e.release(name)
+		return r != nil && r.Status.StepIndex >= 1 && !r.Status.Phase.IsTerminal()
+	})
+	r := e.release(name)
+	if r.Spec.StableRevision != rev("v3") || r.Spec.CanaryRevision != rev("v2") {
+		t.Errorf("release of v2 runs stable %s canary %s, want stable %s (v3) canary %s", r.Spec.StableRevision, r.Spec.CanaryRevision, rev("v3"), rev("v2"))
+	}
+	if r.Status.Reason == machine.ReasonRestarted || slices.Contains(e.rec.reasons("Release"), machine.ReasonRestarted) {
+		t.Errorf("the old Release was restarted; want a new one")
+	}
+	if len(r.Status.Measurements) != 0 {
+		t.Errorf("the new release carries %d measurements of the old one", len(r.Status.Measurements))
+	}
+	if got := e.rec.reasons("Deployment"); !slices.Contains(got, "ReleaseReplaced") {
+		t.Errorf("events on the Deployment %v, want ReleaseReplaced", got)
+	}
+	e.mustRunUntil("v2 succeeded", e.completed(name, slogatev1alpha1.PhaseSucceeded))
+	e.mustReplicaSetReplicas("v2", 4)
+	e.mustReplicaSetReplicas("v3", 0)
+	e.mustUserObjectsUnchanged()
+}

@@ -827,7 +827,8 @@ func (r *run) finished() {
 			Remove: []string{slogatev1alpha1.FailedRevisionAnnotation, slogatev1alpha1.ActionAnnotation},
 		})
 	case d.Exists && d.Paused && d.Canary == c && d.Revision == c && d.Failed != c &&
-		d.Generation != r.st.ObservedGeneration:
+		d.Generation != r.st.ObservedGeneration && !Stale(r.rel, d):
+		// A stale one is replaced by a new Release (Plan.Replace), never restarted.
 		r.start(ReasonRestarted, fmt.Sprintf("revision %s was applied again (generation %d)", c, d.Generation))
 	case d.Exists && d.Action != "":
 		r.do(removeAction)

@@ -731,6 +731,13 @@ func TestNextFinished(t *testing.T) {
 			wantActions: []string{"AddFinalizer", "WriteStatus", "Event(Restarted)"},
 			wantRequeue: soon,
 		},
+		"the same revision held again over another stable revision is not started again": {
+			release: makeRelease().completed(rolledBack, ReasonAnalysisFailed).at(5, 0).generation(2).obj(),
+			obs: world(0).noCanary().unpinned().restoredRoute().deployment(func(d *Deployment) {
+				d.Generation, d.Stable = 5, "s2"
+			}).obs(),
+			want: summary{Phase: rolledBack, Reason: ReasonAnalysisFailed, Step: 5},
+		},
 		"the hold that release ended, seen late, starts nothing": {
 			release: makeRelease().completed(rolledBack, ReasonAnalysisFailed).at(5, 0).generation(2).obj(),
 			obs:     world(0).noCanary().unpinned().restoredRoute().obs(),

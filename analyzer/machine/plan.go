@@ -14,6 +14,10 @@ type Plan struct {
 	// Create names a Release to create now: the Deployment is held and no Release explains it.
 	// It comes before anything else.
 	Create string
+	// Replace names a Release that ended and describes another release than the one the
+	// Deployment's hold asks for (Stale): it is deleted and created afresh. It comes before anything
+	// else but Create.
+	Replace string
 	// Drive names the Release to run Next on ("" when none); Blocked the live release it has to
 	// wait for.
 	Drive   string
@@ -29,7 +33,7 @@ func Held(d Deployment) bool {
 }
 
 // Select decides which release of the Deployment named name to look at: the one its hold names is
-// created first; a live release that is not the current one (superseded, or its template was
+// created first, or replaced when the Release of that name ended under other revisions (Stale); a live release that is not the current one (superseded, or its template was
 // replaced) ends before the current one creates its canary; a retry goes to the release of the
 // failed revision. releases are all the Releases of the Deployment.
 func Select(name string, d Deployment, releases []slogatev1alpha1.Release) Plan {
@@ -57,6 +61,8 @@ func Select(name string, d Deployment, releases []slogatev1alpha1.Release) Plan 
 	switch {
 	case current != "" && cur == nil && Held(d):
 		p.Create = current
+	case cur != nil && Held(d) && !Live(cur) && cur.DeletionTimestamp == nil && Stale(cur, d):
+		p.Replace = current
 	case cur != nil && cur.Status.Phase == "":
 		// A new release records that it started even while an older one still cleans up.
 		p.Drive = current
@@ -68,7 +74,7 @@ func Select(name string, d Deployment, releases []slogatev1alpha1.Release) Plan 
 	if p.Drive == current && len(live) > 0 {
 		p.Blocked = live[0]
 	}
-	if d.Exists && d.Action != "" && p.Create == "" && p.Drive == "" {
+	if d.Exists && d.Action != "" && p.Create == "" && p.Replace == "" && p.Drive == "" {
 		why := "no release of this Deployment is live"
 		if d.Action == slogatev1alpha1.ActionRetry && d.Failed == "" {
 			why = "no revision of this Deployment failed"
@@ -81,6 +87,14 @@ func Select(name string, d Deployment, releases []slogatev1alpha1.Release) Plan 
 		}
 	}
 	return p
+}
+
+// Stale reports whether a Release describes another release than the one the Deployment's
+// annotations ask for: another stable or canary revision. A revision rolled back over one stable
+// revision and applied again over a newer one keeps its name (<deployment>-<revision>) but needs a
+// new release: the old spec names a stable revision whose ReplicaSet is gone.
+func Stale(rel *slogatev1alpha1.Release, d Deployment) bool {
+	return (d.Stable != "" && d.Stable != rel.Spec.StableRevision) || (d.Canary != "" && d.Canary != rel.Spec.CanaryRevision)
 }
 
 // Live reports whether a release has not ended, or ended and has not cleaned up yet, or is being

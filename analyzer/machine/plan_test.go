@@ -21,6 +21,7 @@ func TestSelect(t *testing.T) {
 		deploy      Deployment
 		releases    []slogatev1alpha1.Release
 		wantCreate  string
+		wantReplace string
 		wantDrive   string
 		wantBlocked string
 		wantActions []string
@@ -57,6 +58,21 @@ func TestSelect(t *testing.T) {
 				rel("web-b9", makeRelease().completed(rolledBack, ReasonAnalysisFailed)),
 				rel("web-c1", makeRelease()),
 			},
+			wantDrive: "web-c1",
+		},
+		"a held revision whose ended Release names another stable revision is replaced": {
+			deploy:      world(0).deployment(func(d *Deployment) { d.Stable, d.Generation = "s2", 7 }).obs().Deployment,
+			releases:    []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
+			wantReplace: "web-c1",
+		},
+		"a held revision whose ended Release has the same revisions is run again": {
+			deploy:    world(0).deployment(func(d *Deployment) { d.Generation = 7 }).obs().Deployment,
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().completed(rolledBack, ReasonAnalysisFailed))},
+			wantDrive: "web-c1",
+		},
+		"an ended Release of another stable revision still cleaning up is run first": {
+			deploy:    world(0).deployment(func(d *Deployment) { d.Stable = "s2" }).obs().Deployment,
+			releases:  []slogatev1alpha1.Release{rel("web-c1", makeRelease().ended(rolledBack, ReasonAnalysisFailed))},
 			wantDrive: "web-c1",
 		},
 		"a promoting release of an unpaused Deployment is run": {
@@ -113,8 +129,8 @@ func TestSelect(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := Select("web", tc.deploy, tc.releases)
-			gotSummary := fmt.Sprintf("create=%q drive=%q blocked=%q", got.Create, got.Drive, got.Blocked)
-			want := fmt.Sprintf("create=%q drive=%q blocked=%q", tc.wantCreate, tc.wantDrive, tc.wantBlocked)
+			gotSummary := fmt.Sprintf("create=%q replace=%q drive=%q blocked=%q", got.Create, got.Replace, got.Drive, got.Blocked)
+			want := fmt.Sprintf("create=%q replace=%q drive=%q blocked=%q", tc.wantCreate, tc.wantReplace, tc.wantDrive, tc.wantBlocked)
 			if gotSummary != want {
 				t.Errorf("Select() = %s, want %s", gotSummary, want)
 			}
