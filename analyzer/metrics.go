@@ -3,6 +3,7 @@ package analyzer
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/slogate/slogate/analyzer/machine"
 	slogatev1alpha1 "github.com/slogate/slogate/api/v1alpha1"
 )
 
@@ -51,6 +52,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	// Every reason a release can end with has its series from the start, at 0: increase() sees
+	// the first promotion or rollback of a reason only as a step from a sample that was there.
+	for _, reason := range machine.PromotionReasons {
+		m.promotions.WithLabelValues(reason)
+	}
+	for _, reason := range machine.RollbackReasons {
+		m.rollbacks.WithLabelValues(reason)
 	}
 	return m, nil
 }

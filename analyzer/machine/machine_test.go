@@ -1,6 +1,7 @@
 package machine
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -52,6 +53,15 @@ func runNext(t *testing.T, cases map[string]nextCase) {
 			for typ, status := range tc.wantConds {
 				if gotConds[typ] != status {
 					t.Errorf("condition %s = %q, want %q", typ, gotConds[typ], status)
+				}
+			}
+			if ended := got.Status.Phase; ended.IsTerminal() && ended != tc.release.Status.Phase {
+				reasons := RollbackReasons
+				if ended == succeeded {
+					reasons = PromotionReasons
+				}
+				if !slices.Contains(reasons, got.Status.Reason) {
+					t.Errorf("ended %s with reason %s, which the metrics do not create at start (reasons.go)", ended, got.Status.Reason)
 				}
 			}
 			if got.RequeueAfter != tc.wantRequeue {

@@ -52,3 +52,16 @@ const (
 	ReasonActionTaken    = "ActionTaken"
 	ReasonActionRejected = "ActionRejected"
 )
+
+// PromotionReasons are the reasons a release ends Succeeded with.
+var PromotionReasons = []string{ReasonPromoted}
+
+// RollbackReasons are the reasons a release ends RolledBack or Aborted with (traffic back to stable).
+var RollbackReasons = []string{
+	// Aborted.
+	ReasonDeploymentDeleted, ReasonReleaseDeleted, ReasonStableReapplied, ReasonSuperseded,
+	// RolledBack.
+	ReasonAbortedByUser, ReasonServiceNotFound, ReasonRouteNotFound, ReasonStableNotFound, ReasonCanaryNameTaken,
+	ReasonCanaryNotReady, ReasonCanaryRefused, ReasonCanaryLost, ReasonTrafficChanged,
+	ReasonAnalysisFailed, ReasonAnalysisTimeout,
+}
