@@ -131,9 +131,17 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 		if goalRate {
 			s.note("At %s req/s, p99 by request kind (median over the runs): %s.", thousands(rate), byCaseP99(rs))
 			if p99.median() >= float64(admissionGoal)/1e6 {
-				s.note("**Goal missed at %s req/s:** p99 %.2f ms is %.2f ms (%.0f %%) over the %s goal. The server used %.2f cores and the load generator %.2f of the %d; see the per-request CPU above for what the handlers cost.",
-					thousands(rate), p99.median(), p99.median()-float64(admissionGoal)/1e6, 100*(p99.median()/(float64(admissionGoal)/1e6)-1), ms(admissionGoal),
-					srvCores.median(), cliCores.median(), describeMachine().Cores)
+				cores := float64(describeMachine().Cores)
+				fits := "within"
+				if srvCores.median()+cliCores.median() >= cores {
+					fits = "more than"
+				}
+				s.note("**Goal missed at %s req/s:** p99 %.2f ms (median of the runs; best run %.2f ms, worst %.2f ms) is %.2f ms over the %s goal (%.0f×). "+
+					"What bounds it: the server used %.0f µs of CPU per request, %.2f cores at this rate, and the load generator %.2f cores, together %s the %.0f cores; "+
+					"the machine's load average after the runs was %s (other work shares the cores), and a request that arrives while no core is free waits for one. "+
+					"The p50 is %.2f ms.",
+					thousands(rate), p99.median(), p99.min(), p99.max(), p99.median()-float64(admissionGoal)/1e6, ms(admissionGoal), p99.median()/(float64(admissionGoal)/1e6),
+					cpuPerReq.median(), srvCores.median(), cliCores.median(), fits, cores, strings.Join(loads, ", "), p50.median())
 			}
 		}
 	}
