@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -290,17 +289,6 @@ func removeStaleRunDirs(base string) {
 	}
 }
 
-// freePort asks the kernel for a free loopback port. Another process may take it before the component
-// binds it; the start functions retry with new ports when a component reports "address already in use".
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // portAttempts is how often a component is started with fresh ports after losing a port race.
 const portAttempts = 3
 
@@ -309,11 +297,8 @@ const portAttempts = 3
 func (c *Cluster) startWithPorts(ctx context.Context, nports int, spec func(ports []int) ProcessSpec,
 	ready func(ctx context.Context, ports []int) error) (ports []int, err error) {
 	for attempt := 1; ; attempt++ {
-		ports = make([]int, nports)
-		for i := range ports {
-			if ports[i], err = freePort(); err != nil {
-				return nil, err
-			}
+		if ports, err = FreePorts(nports); err != nil {
+			return nil, err
 		}
 		s := spec(ports)
 		p, err := c.StartProcess(s)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/slogate/slogate/e2e/cluster"
 )
 
 // Job is the job name of the scrape configuration, the `job` label of every scraped series.
@@ -107,7 +108,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	// Prometheus exits at once and a new port is tried.
 	const attempts = 3
 	for i := range attempts {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = cluster.FreePort(); err != nil {
 			return nil, s.cleanupAfter(err)
 		}
 		client, err := api.NewClient(api.Config{Address: s.Address()})
@@ -394,13 +395,4 @@ func (s *Server) ActiveTargets(ctx context.Context) ([]promv1.ActiveTarget, erro
 		return nil, fmt.Errorf("listing targets: %w", err)
 	}
 	return r.Active, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

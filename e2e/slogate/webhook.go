@@ -104,7 +104,7 @@ func StartWebhook(ctx context.Context, c *cluster.Cluster, opts WebhookOptions) 
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(3)
+	ports, err := cluster.FreePorts(3)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -112,7 +111,7 @@ func (e *env) startSlogate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting the webhook: %w", err)
 	}
-	ports, err := freePorts(1)
+	ports, err := cluster.FreePorts(1)
 	if err != nil {
 		return err
 	}
@@ -194,26 +193,6 @@ func (t *targets) setOwn(own []prom.Target) error {
 	defer t.mu.Unlock()
 	t.own = slices.Clone(own)
 	return t.server.SetTargets(slices.Concat(t.app, t.own))
-}
-
-// freePorts returns n distinct free loopback ports.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // relPath is path relative to the working directory when it is below it, else path.
