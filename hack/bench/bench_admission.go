@@ -56,7 +56,7 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 			"volumes) in an opted-in namespace, four kinds in turn: the image change on the mutating path (answered with the hold patch) "+
 			"and the held object on the validating path, and the Deployment controller's revision-annotation write (no-op) on both paths. "+
 			"Every answer is checked: HTTP 200, allowed, and a patch exactly on the hold. Sizes: "+strings.Join(sizes, ", ")+".",
-		fmt.Sprintf("Load: vegeta v12.13.0 as a library, constant rate %s req/s for %s each, %d repetitions, rates interleaved; a 5 s warm-up first, not counted. "+
+		fmt.Sprintf("Load: vegeta v12.13.0 as a library (open loop: it adds workers when answers lag), constant rate %s req/s for %s each, %d repetitions, rates interleaved, each run once the server is idle; a 5 s warm-up first, not counted. "+
 			"Latency is vegeta's (request written to answer read), percentiles exact over every request of a run.", joinInts(cfg.rates), cfg.duration, cfg.reps),
 		fmt.Sprintf("The load generator runs in this process on the same %d cores as the server: its CPU is reported beside the server's (from /proc/<pid>/stat, user+system), and the server's latencies include waiting for a core the generator holds.", describeMachine().Cores),
 	)
@@ -65,8 +65,13 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	runs := map[int][]attackResult{}
+	var perRun []string
 	for rep := range cfg.reps {
 		for _, rate := range cfg.rates {
+			settled, err := waitIdle(ctx, srv.pid)
+			if err != nil {
+				return err
+			}
 			res, err := attack(ctx, srv, cases, rate, cfg.duration)
 			if err != nil {
 				return err
@@ -74,8 +79,15 @@ func runAdmission(ctx context.Context, cfg admissionConfig, e *env, s *section) 
 			fmt.Fprintf(os.Stderr, "bench: admission rep %d, %d req/s: p50 %s p99 %s max %s errors %d, server %.2f cores, generator %.2f cores\n",
 				rep+1, rate, ms(res.p(0.5)), ms(res.p(0.99)), ms(res.p(1)), res.errors, res.server.cores(), res.client.cores())
 			runs[rate] = append(runs[rate], res)
+			perRun = append(perRun, fmt.Sprintf("| %d | %s | %.2f ms | %.2f ms | %.2f ms | %d | %.0f | %.2f | %.2f | %s | %.1f s |", rep+1, thousands(rate),
+				float64(res.p(0.5))/1e6, float64(res.p(0.99))/1e6, float64(res.p(1))/1e6, res.errors, res.throughput, res.server.cores(), res.client.cores(), res.load, settled.Seconds()))
 		}
 	}
+	defer func() {
+		s.note("Every run, in the order run (each starts once the server has been idle, under 0.05 cores for a second, after the run before; "+
+			"the wait is the last column):\n\n| rep | req/s | p50 | p99 | max | errors | answered/s | server cores | generator cores | load average after | idle wait |\n"+
+			"|---|---|---|---|---|---|---|---|---|---|---|\n%s", strings.Join(perRun, "\n"))
+	}()
 
 	for _, rate := range cfg.rates {
 		rs := runs[rate]
@@ -179,4 +191,29 @@ func thousands(n int) string {
 		return s
 	}
 	return thousands(n/1000) + "," + fmt.Sprintf("%03d", n%1000)
+}
+
+// waitIdle waits until the server has been idle (under 0.05 cores for a second), at most 30 s, so
+// that a run does not pay for the backlog of the run before (an overloaded server finishes the
+// requests its clients gave up on). It returns how long it waited.
+func waitIdle(ctx context.Context, pid int) (time.Duration, error) {
+	begin := time.Now()
+	for time.Since(begin) < 30*time.Second {
+		m, err := startCPU(pid)
+		if err != nil {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		if err := m.stop(); err != nil {
+			return 0, err
+		}
+		if m.cores() < 0.05 {
+			break
+		}
+	}
+	return time.Since(begin), nil
 }

@@ -160,6 +160,9 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 
 	var analysing int
 	rampErr := pollUntil(ctx, cfg.rampTimeout, func(ctx context.Context) (bool, error) {
+		if err := e.analyzerGone(); err != nil {
+			return false, err
+		}
 		rels, err := scaleReleases(ctx, e)
 		if err != nil {
 			return false, err
@@ -174,6 +177,9 @@ func runScale(ctx context.Context, e *env, cfg scaleConfig, s *section) error {
 	})
 	ramp := time.Since(trigger)
 	logf("scale: %d of %d releases analysed after %s", analysing, cfg.releases, ramp.Round(time.Second))
+	if err := e.analyzerGone(); err != nil {
+		return err
+	}
 	if rampErr != nil {
 		s.note("**Not every release reached its analysis:** %d of %d had a measurement %s after they were started (the wait was bounded there); the steady window below measures what was live.",
 			analysing, cfg.releases, ramp.Round(time.Second))

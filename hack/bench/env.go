@@ -117,7 +117,11 @@ func startEnv(ctx context.Context, dir string) (_ *env, err error) {
 		PrometheusAddress: e.prom.Address(),
 		// As the webhook: info level, as installed. The metrics port is the bench's, to read them
 		// and to find the process.
-		Args: []string{e.analyzerArg, "--zap-log-level=info"},
+		// Leader election with the installed timings too: the e2e starter's short lease (4 s,
+		// renewed within 3 s) can be lost on a machine this loaded, and a leader that loses its
+		// lease exits.
+		Args: []string{e.analyzerArg, "--zap-log-level=info",
+			"--leader-elect-lease-duration=15s", "--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting the analyzer: %w", err)
@@ -163,6 +167,14 @@ func (e *env) apiserverMetrics(ctx context.Context) (families, error) {
 	}
 	defer resp.Body.Close()
 	return parseMetrics(resp.Body)
+}
+
+// analyzerGone says whether the analyzer process has exited, with the end of its log.
+func (e *env) analyzerGone() error {
+	if _, err := e.analyzerPid(); err == nil {
+		return nil
+	}
+	return fmt.Errorf("the analyzer exited; end of its log %s:\n%s", e.analyzer.LogPath(), e.analyzer.Log(3000))
 }
 
 func (e *env) stop() {

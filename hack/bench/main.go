@@ -80,11 +80,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	failed := false
 	if o.dir == "" {
 		if o.dir, err = os.MkdirTemp("", "slogate-bench-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(o.dir)
+		defer func() {
+			if failed {
+				fmt.Fprintf(os.Stderr, "bench: a section failed: logs kept in %s\n", o.dir)
+				return
+			}
+			os.RemoveAll(o.dir)
+		}()
 	}
 	o.admission.dir = o.dir
 
@@ -152,6 +159,10 @@ func run() error {
 		s.setup = append(s.setup, fmt.Sprintf("Load average (1 min) of the machine when the section started: %s, when it ended: %s.", load, loadNow()))
 		if s.err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", st.name, s.err)
+			failed = true
+			if e != nil {
+				e.c.KeepArtifacts()
+			}
 		}
 		if ctx.Err() != nil {
 			break
