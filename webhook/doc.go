@@ -91,7 +91,9 @@
 //
 // The analyzer records its pins and weights in annotations (see slogatev1alpha1.StablePinAnnotation and
 // slogatev1alpha1.RouteWeightsAnnotation for the formats). On an update that is not the analyzer's, the
-// webhook keeps the annotation, the pinned selector entries, and on every rule that names the
+// webhook keeps the annotation (for a route also slogate.io/added-backends, which says which canary
+// backendRefs the analyzer added and must remove at the end), the pinned selector entries, and on
+// every rule that names the
 // stable Service the two weights and the canary backendRef (copied from the stored route, else
 // made like the stable one); everything else in the update goes through, with a warning when
 // something was kept. A pin or weights value a request introduces must be well formed; a stored

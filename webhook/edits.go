@@ -37,7 +37,7 @@ func serviceEdits(before, after *corev1.Service) []edit {
 }
 
 func routeEdits(before, after *gatewayv1.HTTPRoute) []edit {
-	edits := mapEdits(before.Annotations, after.Annotations, []string{slogatev1alpha1.RouteWeightsAnnotation}, "metadata", "annotations")
+	edits := mapEdits(before.Annotations, after.Annotations, []string{slogatev1alpha1.RouteWeightsAnnotation, slogatev1alpha1.RouteAddedBackendsAnnotation}, "metadata", "annotations")
 	for i, rule := range after.Spec.Rules {
 		var refs []gatewayv1.HTTPBackendRef
 		if i < len(before.Spec.Rules) {

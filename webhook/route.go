@@ -25,8 +25,8 @@ type RouteRequest struct {
 // RouteMutation is the outcome of MutateRoute.
 type RouteMutation struct {
 	Decision Decision
-	// Route is New with the live weights kept; it differs from New only in the slogate.io/weights
-	// annotation, the weights of the stable and canary backendRefs, and canary backendRefs
+	// Route is New with the live weights kept; it differs from New only in the slogate.io/weights and
+	// slogate.io/added-backends annotations, the weights of the stable and canary backendRefs, and canary backendRefs
 	// appended to rules that name the stable Service. Nil when there is nothing to decide.
 	Route    *gatewayv1.HTTPRoute
 	Warnings []string
@@ -76,6 +76,12 @@ func MutateRoute(req RouteRequest) (RouteMutation, field.ErrorList) {
 	out := req.New.DeepCopy()
 	changed := out.Annotations[slogatev1alpha1.RouteWeightsAnnotation] != oldValue
 	setLabel(&out.Annotations, slogatev1alpha1.RouteWeightsAnnotation, oldValue)
+	// The rules the analyzer added the canary backend to go with the weights: without them, the end of
+	// the release could not tell an added backend from the user's.
+	if added, ok := req.Old.Annotations[slogatev1alpha1.RouteAddedBackendsAnnotation]; ok {
+		changed = out.Annotations[slogatev1alpha1.RouteAddedBackendsAnnotation] != added || changed
+		setLabel(&out.Annotations, slogatev1alpha1.RouteAddedBackendsAnnotation, added)
+	}
 	ns := req.New.Namespace
 	for i := range out.Spec.Rules {
 		rule := &out.Spec.Rules[i]

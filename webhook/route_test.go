@@ -44,6 +44,15 @@ func TestMutateRoute(t *testing.T) {
 			new:  makeRoute("web-route").rule("/web", "web-stable", -1).obj(),
 			want: RouteMutation{Decision: DecisionRestored, Route: withCanaryFilter(), Warnings: []string{kept}},
 		},
+		"a re-apply keeps the rules the analyzer added the canary backend to": {
+			op: admissionv1.Update,
+			old: makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).
+				annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).annotation(slogatev1alpha1.RouteAddedBackendsAnnotation, "0=100").obj(),
+			new: makeRoute("web-route").rule("/web", "web-stable", 100).obj(),
+			want: RouteMutation{Decision: DecisionRestored, Warnings: []string{kept},
+				Route: makeRoute("web-route").rule("/web", "web-stable", 95, "web-canary", 5).
+					annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).annotation(slogatev1alpha1.RouteAddedBackendsAnnotation, "0=100").obj()},
+		},
 		"a rule that gains the stable backend gets a canary like the stable one when none is stored": {
 			op:  admissionv1.Update,
 			old: makeRoute("web-route").rule("/web", "web-stable", 95).annotation(slogatev1alpha1.RouteWeightsAnnotation, weights).obj(),
