@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -55,69 +53,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-// run is cluster.RunTests with a teardown: the scenarios' own processes stop before the control
-// plane does.
-func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard())
-	c, err := cluster.Start(context.Background(), cluster.Options{CRDDirs: []string{cluster.SlogateCRDDir}})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "cluster: control plane up in %.1fs; kubeconfig %s\n", c.StartupDuration().Seconds(), c.Kubeconfig())
-	env = c
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	stops, err := setup(ctx, c)
-	cancel()
-	code := 1
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "scenarios: setup failed: %v\n", err)
-	} else {
-		code = m.Run()
-	}
-	for i := len(stops) - 1; i >= 0; i-- {
-		stops[i]()
-	}
-	if code != 0 {
-		c.KeepArtifacts()
-		fmt.Fprintf(os.Stderr, "cluster: scenarios failed; logs kept in %s\n", c.Logs())
-	}
-	c.Stop()
-	return code
-}
-
-// setup starts what the scenarios share, returning how to stop it (also after an error).
-func setup(ctx context.Context, c *cluster.Cluster) ([]func(), error) {
-	var stops []func()
-	demoApp, err := cluster.Binary("demo-app")
-	if err != nil {
-		return stops, err
-	}
-	promServer, err = prom.Start(ctx, prom.Options{})
-	if err != nil {
-		return stops, fmt.Errorf("starting prometheus: %w", err)
-	}
-	stops = append(stops, func() { _ = promServer.Close() })
-	plane, err = dataplane.Start(ctx, dataplane.Options{
-		Config: c.RESTConfig(), DemoApp: demoApp, Prometheus: promServer, Rate: trafficRate, LogDir: c.Logs() + "/dataplane",
-	})
-	if err != nil {
-		return stops, fmt.Errorf("starting the data plane: %w", err)
-	}
-	stops = append(stops, func() { _ = plane.Stop() })
-	wh, err := slogate.StartWebhook(ctx, c, slogate.WebhookOptions{})
-	if err != nil {
-		return stops, fmt.Errorf("starting the webhook: %w", err)
-	}
-	stops = append(stops, func() { wh.Stop(context.Background()) })
-	analyzer, err = slogate.StartAnalyzer(ctx, c, slogate.AnalyzerOptions{PrometheusAddress: promServer.Address()})
-	if err != nil {
-		return stops, fmt.Errorf("starting the analyzer: %w", err)
-	}
-	stops = append(stops, analyzer.Stop)
-	fmt.Fprintf(os.Stderr, "scenarios: prometheus %s, analyzer log %s\n", promServer.Address(), analyzer.LogPath())
-	return stops, nil
+	os.Exit(slogate.RunScenarios(m, "scenarios", slogate.EnvironmentOptions{TrafficRate: trafficRate}, setupTimeout,
+		func(c *cluster.Cluster, e *slogate.Environment) {
+			env, promServer, plane, analyzer = c, e.Prometheus, e.Plane, e.Analyzer
+		}))
 }

@@ -1,8 +1,6 @@
 package slo
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -58,69 +56,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-// run is cluster.RunTests with a teardown: the package's own processes stop before the control
-// plane does.
-func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard())
-	c, err := cluster.Start(context.Background(), cluster.Options{CRDDirs: []string{cluster.SlogateCRDDir}})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "cluster: control plane up in %.1fs; kubeconfig %s\n", c.StartupDuration().Seconds(), c.Kubeconfig())
-	env = c
-	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-	stops, err := setup(ctx, c)
-	cancel()
-	code := 1
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "slo: setup failed: %v\n", err)
-	} else {
-		code = m.Run()
-	}
-	for i := len(stops) - 1; i >= 0; i-- {
-		stops[i]()
-	}
-	if code != 0 {
-		c.KeepArtifacts()
-		fmt.Fprintf(os.Stderr, "cluster: slo scenarios failed; logs kept in %s\n", c.Logs())
-	}
-	c.Stop()
-	return code
-}
-
-// setup starts what the scenarios share, returning how to stop it (also after an error).
-func setup(ctx context.Context, c *cluster.Cluster) ([]func(), error) {
-	var stops []func()
-	var err error
-	if demoApp, err = cluster.Binary("demo-app"); err != nil {
-		return stops, err
-	}
-	sharedProm, err = prom.Start(ctx, prom.Options{})
-	if err != nil {
-		return stops, fmt.Errorf("starting prometheus: %w", err)
-	}
-	stops = append(stops, func() { _ = sharedProm.Close() })
-	sharedPlane, err = dataplane.Start(ctx, dataplane.Options{
-		Config: c.RESTConfig(), DemoApp: demoApp, Prometheus: sharedProm, Rate: trafficRate, LogDir: c.Logs() + "/dataplane",
-	})
-	if err != nil {
-		return stops, fmt.Errorf("starting the data plane: %w", err)
-	}
-	stops = append(stops, func() { _ = sharedPlane.Stop() })
-	wh, err := slogate.StartWebhook(ctx, c, slogate.WebhookOptions{})
-	if err != nil {
-		return stops, fmt.Errorf("starting the webhook: %w", err)
-	}
-	stops = append(stops, func() { wh.Stop(context.Background()) })
-	analyzer, err = slogate.StartAnalyzer(ctx, c, slogate.AnalyzerOptions{PrometheusAddress: sharedProm.Address()})
-	if err != nil {
-		return stops, fmt.Errorf("starting the analyzer: %w", err)
-	}
-	stops = append(stops, analyzer.Stop)
-	fmt.Fprintf(os.Stderr, "slo: prometheus %s, analyzer log %s\n", sharedProm.Address(), analyzer.LogPath())
-	return stops, nil
+	os.Exit(slogate.RunScenarios(m, "slo", slogate.EnvironmentOptions{TrafficRate: trafficRate}, setupTimeout,
+		func(c *cluster.Cluster, e *slogate.Environment) {
+			env, sharedProm, sharedPlane, analyzer, demoApp = c, e.Prometheus, e.Plane, e.Analyzer, e.DemoApp
+		}))
 }
